@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+
+/** A CLI command module: adds one (sub)command to the program. */
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+// One line per command module. Keep alphabetical to avoid merge noise.
+export const commandModules: CommandModule[] = [];
