@@ -1,0 +1,44 @@
+import { AppError } from '../../../shared/errors';
+import { addSigmaNoise, buildSigmaSchedule, predictX0, scaleBySigma } from './sigma-schedule';
+import type { NoiseSource, Scheduler, SchedulerConfig } from './types';
+
+/** Euler ancestral sampling, as diffusers' EulerAncestralDiscreteScheduler: each step draws fresh N(0,1) noise. */
+export class EulerAncestralScheduler implements Scheduler {
+  readonly name = 'euler-a' as const;
+  readonly timesteps: Float64Array;
+  readonly sigmas: Float64Array;
+  readonly initNoiseSigma: number;
+  private noiseBuffer: Float32Array | null = null;
+
+  constructor(private readonly config: SchedulerConfig, steps: number) {
+    const s = buildSigmaSchedule(config, steps);
+    this.timesteps = s.timesteps;
+    this.sigmas = s.sigmas;
+    this.initNoiseSigma = s.initNoiseSigma;
+  }
+
+  scaleModelInput(sample: Float32Array, index: number, out: Float32Array): void {
+    scaleBySigma(sample, this.sigmas[index], out);
+  }
+
+  step(index: number, modelOutput: Float32Array, sample: Float32Array, out: Float32Array, noise?: NoiseSource): void {
+    if (!noise) throw new AppError('diffusion.scheduler_noise', 'Euler ancestral needs a noise source for every step');
+    const sigmaFrom = this.sigmas[index];
+    const sigmaTo = this.sigmas[index + 1];
+    const sigmaUp = Math.sqrt((sigmaTo ** 2 * (sigmaFrom ** 2 - sigmaTo ** 2)) / sigmaFrom ** 2);
+    const sigmaDown = Math.sqrt(sigmaTo ** 2 - sigmaUp ** 2);
+    const dt = sigmaDown - sigmaFrom;
+    if (!this.noiseBuffer || this.noiseBuffer.length !== out.length) this.noiseBuffer = new Float32Array(out.length);
+    noise.fillNormal(this.noiseBuffer);
+    const v = this.config.predictionType === 'v_prediction';
+    for (let i = 0; i < out.length; i++) {
+      const x = sample[i];
+      const derivative = (x - predictX0(x, modelOutput[i], sigmaFrom, v)) / sigmaFrom;
+      out[i] = x + derivative * dt + this.noiseBuffer[i] * sigmaUp;
+    }
+  }
+
+  addNoise(original: Float32Array, noise: Float32Array, index: number, out: Float32Array): void {
+    addSigmaNoise(original, noise, this.sigmas[index], out);
+  }
+}
