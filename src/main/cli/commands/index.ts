@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as style from './style';
 
 /** A CLI command module: adds one (sub)command to the program. */
 export interface CommandModule {
@@ -6,4 +7,6 @@ export interface CommandModule {
 }
 
 // One line per command module. Keep alphabetical to avoid merge noise.
-export const commandModules: CommandModule[] = [];
+export const commandModules: CommandModule[] = [
+  style,
+];
