@@ -1,0 +1,18 @@
+import { sql as story } from './001-story';
+import { sql as production } from './002-production';
+
+/**
+ * Ordered schema migrations. Never edit one that has shipped: its checksum is recorded in every
+ * database it was applied to, and such databases then refuse to open. Add a new one instead.
+ * Reserved ids for work in progress: 3 plot generation, 4 style learning, 5 rendering, 6 export.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  { id: 1, name: 'story', sql: story },
+  { id: 2, name: 'production', sql: production },
+];

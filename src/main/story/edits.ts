@@ -1,0 +1,149 @@
+import type Database from 'better-sqlite3';
+import type { ItemRef, ReviewState } from '../../shared/api/entities';
+import { AppError } from '../../shared/errors';
+import { filmIdOf } from './film-reader';
+
+/**
+ * Every curator edit is stored as an invertible record in edit_log (the changed columns before and
+ * after), written in the same transaction as the edit itself, so undo/redo survive restarts.
+ */
+
+type Table = 'frame' | 'dialogue_line' | 'qa_pair';
+type Values = Record<string, string | number | null>;
+interface Change { table: Table; id: number; before: Values; after: Values }
+
+const TABLE_OF: Record<ItemRef['type'], Table> = { frame: 'frame', dialogue: 'dialogue_line', qa: 'qa_pair' };
+const EDITABLE: Record<Table, readonly string[]> = {
+  frame: ['description', 'scene', 'stale', 'review_state', 'review_note', 'reviewed_at'],
+  dialogue_line: ['text', 'speaker', 'after_frame', 'seq', 'review_state', 'review_note', 'reviewed_at'],
+  qa_pair: ['question', 'answer', 'kind', 'review_state', 'review_note', 'reviewed_at'],
+};
+
+function assertColumns(table: Table, values: Values): void {
+  for (const col of Object.keys(values)) {
+    if (!EDITABLE[table].includes(col)) throw new AppError('invalid_field', `${table}.${col} cannot be edited`, { table, col });
+  }
+}
+
+function applyValues(db: Database.Database, table: Table, id: number, values: Values): void {
+  const cols = Object.keys(values);
+  if (cols.length === 0) return;
+  assertColumns(table, values);
+  const sql = `UPDATE ${table} SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @__id`;
+  db.prepare(sql).run({ ...values, __id: id });
+}
+
+function readValues(db: Database.Database, table: Table, id: number, cols: string[]): Values {
+  const row = db.prepare(`SELECT ${cols.join(', ')} FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
+  if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
+  return row;
+}
+
+/** Records and applies a group of changes as one undoable edit; a new edit discards the redo stack. */
+function commitEdit(db: Database.Database, filmId: number, label: string, changes: Change[]): void {
+  const effective = changes.filter((c) => Object.keys(c.after).some((k) => c.after[k] !== c.before[k]));
+  if (effective.length === 0) return;
+  for (const c of effective) applyValues(db, c.table, c.id, c.after);
+  db.prepare('DELETE FROM edit_log WHERE film_id = ? AND undone = 1').run(filmId);
+  db.prepare('INSERT INTO edit_log (film_id, label, changes_json) VALUES (?, ?, ?)')
+    .run(filmId, label, JSON.stringify(effective));
+  db.prepare("UPDATE film SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?").run(filmId);
+}
+
+export interface FieldEdit {
+  type: ItemRef['type'];
+  id: number;
+  values: Values;
+  label: string;
+}
+
+/** Updates fields of one item. A frame whose description changes while it has a render turns stale. */
+export function editItem(db: Database.Database, edit: FieldEdit): number {
+  const table = TABLE_OF[edit.type];
+  return db.transaction(() => {
+    const filmId = filmIdOf(db, edit.type, edit.id);
+    const after: Values = { ...edit.values };
+    if (edit.type === 'frame' && 'description' in after) {
+      const rendered = db.prepare("SELECT 1 FROM render WHERE frame_id = ? AND status = 'done' LIMIT 1").get(edit.id);
+      const current = readValues(db, 'frame', edit.id, ['description']);
+      if (rendered && current.description !== after.description) after.stale = 1;
+    }
+    assertColumns(table, after);
+    const before = readValues(db, table, edit.id, Object.keys(after));
+    commitEdit(db, filmId, edit.label, [{ table, id: edit.id, before, after }]);
+    return filmId;
+  })();
+}
+
+/** Sets the review state (and note) of many items at once: one statement per table, one undo step. */
+export function setReview(db: Database.Database, items: ItemRef[], state: ReviewState, note: string | null):
+  { updated: number; byFilm: Map<number, ItemRef[]> } {
+  return db.transaction(() => {
+    const byFilm = new Map<number, ItemRef[]>();
+    for (const item of items) {
+      const filmId = filmIdOf(db, item.type, item.id);
+      const list = byFilm.get(filmId) ?? [];
+      list.push(item);
+      byFilm.set(filmId, list);
+    }
+    const now = new Date().toISOString();
+    let updated = 0;
+    for (const [filmId, refs] of byFilm) {
+      const changes: Change[] = [];
+      for (const ref of refs) {
+        const table = TABLE_OF[ref.type];
+        const before = readValues(db, table, ref.id, ['review_state', 'review_note', 'reviewed_at']);
+        changes.push({ table, id: ref.id, before, after: { review_state: state, review_note: note, reviewed_at: now } });
+      }
+      const label = `${state === 'approved' ? 'Approve' : state === 'rejected' ? 'Reject' : 'Reset'} ${refs.length} item${refs.length === 1 ? '' : 's'}`;
+      commitEdit(db, filmId, label, changes);
+      updated += refs.length;
+    }
+    return { updated, byFilm };
+  })();
+}
+
+export interface EditRecord { id: number; label: string; at: string; changes: Change[] }
+
+interface EditRow { id: number; label: string; at: string; changes_json: string }
+
+function toRecord(row: EditRow): EditRecord {
+  return { id: row.id, label: row.label, at: row.at, changes: JSON.parse(row.changes_json) as Change[] };
+}
+
+/** Reverts the newest edit of a film that is not undone yet. */
+export function undo(db: Database.Database, filmId: number): EditRecord | null {
+  return db.transaction(() => {
+    const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
+      .get(filmId) as EditRow | undefined;
+    if (!row) return null;
+    const rec = toRecord(row);
+    for (const c of [...rec.changes].reverse()) applyValues(db, c.table, c.id, c.before);
+    db.prepare('UPDATE edit_log SET undone = 1 WHERE id = ?').run(rec.id);
+    return rec;
+  })();
+}
+
+/** Re-applies the oldest undone edit of a film. */
+export function redo(db: Database.Database, filmId: number): EditRecord | null {
+  return db.transaction(() => {
+    const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
+      .get(filmId) as EditRow | undefined;
+    if (!row) return null;
+    const rec = toRecord(row);
+    for (const c of rec.changes) applyValues(db, c.table, c.id, c.after);
+    db.prepare('UPDATE edit_log SET undone = 0 WHERE id = ?').run(rec.id);
+    return rec;
+  })();
+}
+
+/** Entity types touched by an edit, for change notifications. */
+export function touchedEntities(changes: Change[]): { type: 'frame' | 'dialogue' | 'qa'; ids: number[] }[] {
+  const map: Record<Table, 'frame' | 'dialogue' | 'qa'> = { frame: 'frame', dialogue_line: 'dialogue', qa_pair: 'qa' };
+  const out = new Map<'frame' | 'dialogue' | 'qa', number[]>();
+  for (const c of changes) {
+    const t = map[c.table];
+    out.set(t, [...(out.get(t) ?? []), c.id]);
+  }
+  return [...out.entries()].map(([type, ids]) => ({ type, ids }));
+}

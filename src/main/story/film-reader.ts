@@ -1,0 +1,186 @@
+import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import type {
+  Chapter, Character, Counts, DialogueLine, Film, FilmDetail, FilmSummary, Frame, QaPair, Storyboard, Subchapter,
+} from '../../shared/api/entities';
+import { AppError } from '../../shared/errors';
+
+interface FilmRow {
+  id: number; theme: string; title: string; overview: string; style_description: string; style_keyword: string;
+  locations_json: string; generation_json: string; source: FilmSummary['source']; structure: FilmSummary['structure'];
+  created_at: string; updated_at: string;
+  chapters: number; subchapters: number; frames: number; dialogue_lines: number; qa_pairs: number; characters: number;
+}
+
+const FILM_SELECT = `
+  SELECT f.*,
+    (SELECT count(*) FROM chapter c WHERE c.film_id = f.id) AS chapters,
+    (SELECT count(*) FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE c.film_id = f.id) AS subchapters,
+    (SELECT count(*) FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+       WHERE c.film_id = f.id) AS frames,
+    (SELECT count(*) FROM dialogue_line d JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+       WHERE c.film_id = f.id) AS dialogue_lines,
+    (SELECT count(*) FROM qa_pair q WHERE q.film_id = f.id) AS qa_pairs,
+    (SELECT count(*) FROM character ch WHERE ch.film_id = f.id) AS characters
+  FROM film f`;
+
+function toCounts(r: FilmRow): Counts {
+  return {
+    chapters: r.chapters, subchapters: r.subchapters, frames: r.frames,
+    dialogueLines: r.dialogue_lines, qaPairs: r.qa_pairs, characters: r.characters,
+  };
+}
+
+function toSummary(r: FilmRow): FilmSummary {
+  return {
+    id: r.id, title: r.title, theme: r.theme, styleKeyword: r.style_keyword, source: r.source,
+    structure: r.structure, counts: toCounts(r), createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+export function listFilms(db: Database.Database): FilmSummary[] {
+  return (db.prepare(`${FILM_SELECT} ORDER BY f.id`).all() as FilmRow[]).map(toSummary);
+}
+
+export function getFilm(db: Database.Database, filmId: number): Film {
+  const row = db.prepare(`${FILM_SELECT} WHERE f.id = ?`).get(filmId) as FilmRow | undefined;
+  if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
+  return {
+    ...toSummary(row),
+    overview: row.overview,
+    styleDescription: row.style_description,
+    locations: JSON.parse(row.locations_json) as string[],
+    generation: JSON.parse(row.generation_json) as Record<string, unknown>,
+  };
+}
+
+export function listCharacters(db: Database.Database, filmId: number): Character[] {
+  return db.prepare(`SELECT id, name, lookalike, role, color, position FROM character
+    WHERE film_id = ? ORDER BY position`).all(filmId) as Character[];
+}
+
+function listChapters(db: Database.Database, filmId: number): Chapter[] {
+  return db.prepare('SELECT id, position, title, scene, summary FROM chapter WHERE film_id = ? ORDER BY position')
+    .all(filmId) as Chapter[];
+}
+
+function listSubchapters(db: Database.Database, filmId: number): Subchapter[] {
+  return db.prepare(`SELECT s.id, s.chapter_id AS chapterId, s.position, s.title, s.scene, s.summary
+    FROM subchapter s JOIN chapter c ON c.id = s.chapter_id
+    WHERE c.film_id = ? ORDER BY c.position, s.position`).all(filmId) as Subchapter[];
+}
+
+interface ReviewColumns { review_state: 'draft' | 'approved' | 'rejected'; review_note: string | null }
+
+interface QaRow extends ReviewColumns {
+  id: number; scope: QaPair['scope']; chapter_id: number | null; subchapter_id: number | null; position: number;
+  question: string; answer: string; kind: QaPair['kind'];
+}
+
+export function qaFromRow(r: QaRow): QaPair {
+  return {
+    id: r.id, scope: r.scope, chapterId: r.chapter_id, subchapterId: r.subchapter_id, position: r.position,
+    question: r.question, answer: r.answer, kind: r.kind, review: { state: r.review_state, note: r.review_note },
+  };
+}
+
+function listQa(db: Database.Database, filmId: number): QaPair[] {
+  return (db.prepare('SELECT * FROM qa_pair WHERE film_id = ? ORDER BY position').all(filmId) as QaRow[]).map(qaFromRow);
+}
+
+interface FrameRow extends ReviewColumns {
+  id: number; subchapter_id: number; position: number; description: string; scene: string; stale: number;
+  keyframe_sha: string | null;
+}
+
+/** Media key of a frame's picture; the `v` part changes whenever the picture does, busting caches. */
+function frameThumbnail(r: FrameRow): Frame['thumbnail'] {
+  if (r.keyframe_sha) return { kind: 'render', key: `frame/${r.id}?v=${r.keyframe_sha.slice(0, 16)}` };
+  const v = createHash('sha1').update(`${r.position}\n${r.scene}\n${r.description}`).digest('hex').slice(0, 12);
+  return { kind: 'placeholder', key: `frame/${r.id}?v=p${v}` };
+}
+
+export function frameFromRow(r: FrameRow): Frame {
+  return {
+    id: r.id, subchapterId: r.subchapter_id, position: r.position, description: r.description, scene: r.scene,
+    review: { state: r.review_state, note: r.review_note }, stale: r.stale === 1, thumbnail: frameThumbnail(r),
+  };
+}
+
+const FRAME_COLUMNS = `fr.*, (SELECT r.asset_sha256 FROM render r
+  WHERE r.frame_id = fr.id AND r.is_keyframe = 1 AND r.status = 'done' ORDER BY r.id DESC LIMIT 1) AS keyframe_sha`;
+
+export function getFrame(db: Database.Database, frameId: number): Frame {
+  const row = db.prepare(`SELECT ${FRAME_COLUMNS} FROM frame fr WHERE fr.id = ?`).get(frameId) as FrameRow | undefined;
+  if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
+  return frameFromRow(row);
+}
+
+function listFrames(db: Database.Database, filmId: number): Frame[] {
+  return (db.prepare(`SELECT ${FRAME_COLUMNS}
+    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position`).all(filmId) as FrameRow[]).map(frameFromRow);
+}
+
+interface DialogueRow extends ReviewColumns {
+  id: number; subchapter_id: number; after_frame: number; seq: number; speaker: string | null; text: string;
+}
+
+export function dialogueFromRow(r: DialogueRow): DialogueLine {
+  return {
+    id: r.id, subchapterId: r.subchapter_id, afterFrame: r.after_frame, seq: r.seq, speaker: r.speaker, text: r.text,
+    review: { state: r.review_state, note: r.review_note },
+  };
+}
+
+export function getDialogueLine(db: Database.Database, id: number): DialogueLine {
+  const row = db.prepare('SELECT * FROM dialogue_line WHERE id = ?').get(id) as DialogueRow | undefined;
+  if (!row) throw new AppError('not_found', `No dialogue line with id ${id}`, { id });
+  return dialogueFromRow(row);
+}
+
+export function getQaPair(db: Database.Database, id: number): QaPair {
+  const row = db.prepare('SELECT * FROM qa_pair WHERE id = ?').get(id) as QaRow | undefined;
+  if (!row) throw new AppError('not_found', `No QA pair with id ${id}`, { id });
+  return qaFromRow(row);
+}
+
+function listDialogue(db: Database.Database, filmId: number): DialogueLine[] {
+  return (db.prepare(`SELECT d.* FROM dialogue_line d
+    JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq`).all(filmId) as DialogueRow[])
+    .map(dialogueFromRow);
+}
+
+export function getFilmDetail(db: Database.Database, filmId: number): FilmDetail {
+  return db.transaction(() => ({
+    film: getFilm(db, filmId),
+    characters: listCharacters(db, filmId),
+    chapters: listChapters(db, filmId),
+    subchapters: listSubchapters(db, filmId),
+    qa: listQa(db, filmId),
+  }))();
+}
+
+/** The whole film in storyboard order, read in one transaction so it is a consistent snapshot. */
+export function getStoryboard(db: Database.Database, filmId: number): Storyboard {
+  return db.transaction(() => ({
+    ...getFilmDetail(db, filmId),
+    frames: listFrames(db, filmId),
+    dialogue: listDialogue(db, filmId),
+  }))();
+}
+
+/** Which film an item belongs to (for change notifications and the edit log). */
+export function filmIdOf(db: Database.Database, type: 'frame' | 'dialogue' | 'qa', id: number): number {
+  const sql = {
+    frame: `SELECT c.film_id AS f FROM frame x JOIN subchapter s ON s.id = x.subchapter_id
+            JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
+    dialogue: `SELECT c.film_id AS f FROM dialogue_line x JOIN subchapter s ON s.id = x.subchapter_id
+               JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
+    qa: 'SELECT film_id AS f FROM qa_pair WHERE id = ?',
+  }[type];
+  const row = db.prepare(sql).get(id) as { f: number } | undefined;
+  if (!row) throw new AppError('not_found', `No ${type} with id ${id}`, { type, id });
+  return row.f;
+}
