@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import * as importCmd from './import';
+import * as info from './info';
+import * as project from './project';
+import * as serve from './serve';
 import * as style from './style';
 
 /** A CLI command module: adds one (sub)command to the program. */
@@ -8,5 +12,9 @@ export interface CommandModule {
 
 // One line per command module. Keep alphabetical to avoid merge noise.
 export const commandModules: CommandModule[] = [
+  importCmd,
+  info,
+  project,
+  serve,
   style,
 ];

@@ -1,0 +1,39 @@
+import { isMethodName, methods, type MethodName } from '../../shared/api/contract';
+import { AppError, toErrorPayload, type ApiErrorPayload } from '../../shared/errors';
+import { jsonPath } from '../import/json-errors';
+import type { AppContext } from '../app/context';
+import { handlers } from './handlers';
+
+export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
+
+/**
+ * The single entry point of both transports: checks the method name, validates the input against
+ * the contract, runs the handler and maps any failure to `{code, message, details}`.
+ */
+export async function dispatch(ctx: AppContext, method: unknown, input: unknown): Promise<DispatchResult> {
+  if (!isMethodName(method)) {
+    return { ok: false, error: { code: 'unknown_method', message: `Unknown API method ${JSON.stringify(method)}` } };
+  }
+  const parsed = methods[method].input.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_input',
+        message: `Invalid input for ${method}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        details: { issues },
+      },
+    };
+  }
+  try {
+    const handler = handlers[method] as (c: AppContext, i: unknown) => unknown;
+    const result = await handler(ctx, parsed.data);
+    return { ok: true, result };
+  } catch (err) {
+    if (!(err instanceof AppError)) console.error(`[api] ${method} failed:`, err);
+    return { ok: false, error: toErrorPayload(err) };
+  }
+}
+
+export const methodNames = Object.keys(methods) as MethodName[];

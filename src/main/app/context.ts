@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProjectInfo } from '../../shared/api/contract';
+import { AppError } from '../../shared/errors';
+import { importFilmDocumentFile } from '../import/film-document';
+import { createProject, openProject, type Project } from '../project/project';
+import { resourcesDir } from '../util/resources';
+import { EventBus } from './event-bus';
+
+export type AppMode = 'electron' | 'serve' | 'test';
+
+/** Creates a project and, on request, fills it with the bundled sample film. */
+export function createProjectWithSample(dir: string, sample: boolean): Project {
+  const project = createProject(dir);
+  if (sample) {
+    try {
+      importFilmDocumentFile(project, join(resourcesDir(), 'sample', 'film.json'), 'sample');
+    } catch (err) {
+      project.close();
+      throw err;
+    }
+  }
+  return project;
+}
+
+export function appVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(resourcesDir(), '..', 'package.json'), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * What the API handlers run against: the open project, the event bus, and the mode. Services take
+ * what they need from here and never know which transport called them.
+ */
+export class AppContext {
+  readonly mode: AppMode;
+  readonly events = new EventBus();
+  private current: Project | null = null;
+
+  constructor(mode: AppMode, project: Project | null = null) {
+    this.mode = mode;
+    this.current = project;
+  }
+
+  get project(): Project | null {
+    return this.current;
+  }
+
+  requireProject(): Project {
+    if (!this.current) throw new AppError('no_project', 'No project is open');
+    return this.current;
+  }
+
+  projectInfo(): ProjectInfo | null {
+    const p = this.current;
+    return p ? { path: p.dir, name: p.name, schemaVersion: p.schemaVersion } : null;
+  }
+
+  /** Replaces the open project (closing the previous one only after the new one opened). */
+  useProject(project: Project): ProjectInfo {
+    const previous = this.current;
+    this.current = project;
+    if (previous && previous !== project) previous.close();
+    this.events.emit('data.changed', { filmId: null, entities: [{ type: 'film', ids: [] }] });
+    return this.projectInfo()!;
+  }
+
+  openProject(dir: string): ProjectInfo {
+    return this.useProject(openProject(dir));
+  }
+
+  createProject(dir: string, sample: boolean): ProjectInfo {
+    return this.useProject(createProjectWithSample(dir, sample));
+  }
+
+  close(): void {
+    this.current?.close();
+    this.current = null;
+  }
+}

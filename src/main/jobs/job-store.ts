@@ -1,0 +1,36 @@
+import type Database from 'better-sqlite3';
+import type { Job } from '../../shared/api/entities';
+
+interface JobRow {
+  id: number; kind: string; film_id: number | null; status: Job['status']; progress: number;
+  message: string | null; eta_seconds: number | null; error_json: string | null; created_at: string; updated_at: string;
+}
+
+export function jobFromRow(r: JobRow): Job {
+  const error = r.error_json ? (JSON.parse(r.error_json) as { code: string; message: string }) : null;
+  return {
+    id: r.id, kind: r.kind, filmId: r.film_id, status: r.status, progress: r.progress, message: r.message,
+    etaSeconds: r.eta_seconds, error: error && { code: error.code, message: error.message },
+    createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+/** Running and queued jobs first, then the most recent finished ones. */
+export function listJobs(db: Database.Database, limit = 200): Job[] {
+  return (db.prepare(`SELECT * FROM job ORDER BY
+      CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, id DESC LIMIT ?`).all(limit) as JobRow[])
+    .map(jobFromRow);
+}
+
+export function getJob(db: Database.Database, id: number): Job | null {
+  const row = db.prepare('SELECT * FROM job WHERE id = ?').get(id) as JobRow | undefined;
+  return row ? jobFromRow(row) : null;
+}
+
+/** Marks a queued or running job cancelled; its runner sees the status and stops between steps. */
+export function cancelJob(db: Database.Database, id: number): Job | null {
+  const { changes } = db.prepare(`UPDATE job SET status = 'cancelled',
+      finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    WHERE id = ? AND status IN ('queued', 'running')`).run(id);
+  return changes > 0 ? getJob(db, id) : null;
+}

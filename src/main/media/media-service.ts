@@ -1,0 +1,67 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { AppError } from '../../shared/errors';
+import type { Project } from '../project/project';
+import { writeFileAtomic } from '../util/atomic-write';
+import { placeholderCard } from './placeholder-card';
+
+export type MediaVariant = 'thumb' | 'full';
+export interface MediaFile { bytes: Buffer; mime: string }
+
+const THUMB_WIDTH = 384;
+const inFlight = new Map<string, Promise<Buffer>>();
+
+/** Generates a derived file once, caching it under assets/cache and sharing concurrent requests. */
+async function cached(file: string, make: () => Promise<Buffer>): Promise<Buffer> {
+  if (existsSync(file)) return readFileSync(file);
+  let pending = inFlight.get(file);
+  if (!pending) {
+    pending = make().then((bytes) => {
+      writeFileAtomic(file, bytes);
+      return bytes;
+    }).finally(() => inFlight.delete(file));
+    inFlight.set(file, pending);
+  }
+  return pending;
+}
+
+interface FrameMediaRow {
+  id: number; position: number; description: string; scene: string;
+  sub_position: number; chapter_position: number; asset_sha256: string | null; rel_path: string | null; mime: string | null;
+}
+
+/**
+ * Resolves a media key from the API contract ("frame/<id>") to image bytes: the frame's keyframe
+ * render (thumbnail or full size) or, before any render, a generated "not rendered yet" card.
+ */
+export async function readMedia(project: Project, variant: MediaVariant, key: string): Promise<MediaFile> {
+  const m = /^frame\/(\d+)$/.exec(key.split('?')[0]);
+  if (!m) throw new AppError('not_found', `Unknown media key ${JSON.stringify(key)}`, { key });
+  const frameId = Number(m[1]);
+  const row = project.db.prepare(`SELECT fr.id, fr.position, fr.description, fr.scene,
+      s.position AS sub_position, c.position AS chapter_position, r.asset_sha256, a.rel_path, a.mime
+    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    LEFT JOIN render r ON r.id = (SELECT id FROM render WHERE frame_id = fr.id AND is_keyframe = 1 AND status = 'done'
+                                  ORDER BY id DESC LIMIT 1)
+    LEFT JOIN asset a ON a.sha256 = r.asset_sha256
+    WHERE fr.id = ?`).get(frameId) as FrameMediaRow | undefined;
+  if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
+
+  const cacheDir = join(project.assetsDir, 'cache');
+  if (row.asset_sha256 && row.rel_path) {
+    const source = join(project.assetsDir, row.rel_path);
+    if (variant === 'full') return { bytes: readFileSync(source), mime: row.mime ?? 'image/png' };
+    const bytes = await cached(join(cacheDir, `${row.asset_sha256}-${THUMB_WIDTH}.webp`), () =>
+      sharp(source).resize({ width: THUMB_WIDTH, withoutEnlargement: true, fit: 'inside' }).webp({ quality: 82 }).toBuffer());
+    return { bytes, mime: 'image/webp' };
+  }
+
+  const label = `Frame ${row.chapter_position + 1}.${row.sub_position + 1}.${row.position + 1}`;
+  const width = variant === 'thumb' ? THUMB_WIDTH : 640;
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha1').update(`${label}\n${row.scene}\n${row.description}\n${width}`).digest('hex');
+  const bytes = await cached(join(cacheDir, `card-${hash}.webp`), () =>
+    placeholderCard({ label, scene: row.scene, description: row.description }, width));
+  return { bytes, mime: 'image/webp' };
+}
