@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors';
 import type { AppContext } from '../app/context';
 import { appVersion } from '../app/context';
 import { importStoryJsFile } from '../import/story-js';
-import { cancelJob, listJobs } from '../jobs/job-store';
+import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits';
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, listCharacters, listFilms,
@@ -22,7 +22,7 @@ function defined<T extends Record<string, unknown>>(obj: T): Record<string, stri
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Record<string, string | number | null>;
 }
 
-export const handlers: HandlerMap = {
+const coreHandlers = {
   'app.info': (ctx) => ({ appVersion: appVersion(), mode: ctx.mode, project: ctx.projectInfo() }),
 
   'project.open': (ctx, { path }) => ctx.openProject(path),
@@ -87,9 +87,11 @@ export const handlers: HandlerMap = {
   },
 
   'jobs.list': (ctx): Job[] => listJobs(ctx.requireProject().db),
-  'jobs.cancel': (ctx, { jobId }) => {
-    const job = cancelJob(ctx.requireProject().db, jobId);
-    if (job) ctx.events.emit('job.progress', job);
-    return { cancelled: job !== null };
-  },
+  'jobs.cancel': (ctx, { jobId }) => ({ cancelled: ctx.jobs.cancel(jobId) }),
+  'jobs.resume': (ctx, { jobId }) => ({ resumed: ctx.jobs.resume(jobId) }),
+} satisfies Partial<HandlerMap>;
+
+/** Every method of the contract; areas export `Pick<HandlerMap, …>` maps that are spread here. */
+export const handlers: HandlerMap = {
+  ...coreHandlers,
 };

@@ -5,6 +5,8 @@ import { AppError } from '../../shared/errors';
 import { importFilmDocumentFile } from '../import/film-document';
 import { createProject, openProject, type Project } from '../project/project';
 import { resourcesDir } from '../util/resources';
+import { jobKinds } from '../jobs/kinds';
+import { JobRunner } from '../jobs/runner';
 import { EventBus } from './event-bus';
 
 export type AppMode = 'electron' | 'serve' | 'test';
@@ -40,10 +42,23 @@ export class AppContext {
   readonly mode: AppMode;
   readonly events = new EventBus();
   private current: Project | null = null;
+  private runner: JobRunner | null = null;
 
   constructor(mode: AppMode, project: Project | null = null) {
     this.mode = mode;
+    if (project) this.attach(project);
+  }
+
+  /** The job runner of the open project (resumes interrupted jobs when the project opens). */
+  get jobs(): JobRunner {
+    if (!this.runner) throw new AppError('no_project', 'No project is open');
+    return this.runner;
+  }
+
+  private attach(project: Project): void {
     this.current = project;
+    this.runner = new JobRunner(project, this.events, jobKinds);
+    this.runner.start();
   }
 
   get project(): Project | null {
@@ -61,23 +76,30 @@ export class AppContext {
   }
 
   /** Replaces the open project (closing the previous one only after the new one opened). */
-  useProject(project: Project): ProjectInfo {
+  async useProject(project: Project): Promise<ProjectInfo> {
     const previous = this.current;
-    this.current = project;
-    if (previous && previous !== project) previous.close();
+    const previousRunner = this.runner;
+    this.attach(project);
+    if (previous && previous !== project) {
+      await previousRunner?.stop();
+      previous.close();
+    }
     this.events.emit('data.changed', { filmId: null, entities: [{ type: 'film', ids: [] }] });
     return this.projectInfo()!;
   }
 
-  openProject(dir: string): ProjectInfo {
+  openProject(dir: string): Promise<ProjectInfo> {
     return this.useProject(openProject(dir));
   }
 
-  createProject(dir: string, sample: boolean): ProjectInfo {
+  createProject(dir: string, sample: boolean): Promise<ProjectInfo> {
     return this.useProject(createProjectWithSample(dir, sample));
   }
 
-  close(): void {
+  /** Stops jobs (they resume on next open) and closes the database. */
+  async close(): Promise<void> {
+    await this.runner?.stop();
+    this.runner = null;
     this.current?.close();
     this.current = null;
   }

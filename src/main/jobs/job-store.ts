@@ -26,11 +26,3 @@ export function getJob(db: Database.Database, id: number): Job | null {
   const row = db.prepare('SELECT * FROM job WHERE id = ?').get(id) as JobRow | undefined;
   return row ? jobFromRow(row) : null;
 }
-
-/** Marks a queued or running job cancelled; its runner sees the status and stops between steps. */
-export function cancelJob(db: Database.Database, id: number): Job | null {
-  const { changes } = db.prepare(`UPDATE job SET status = 'cancelled',
-      finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-    WHERE id = ? AND status IN ('queued', 'running')`).run(id);
-  return changes > 0 ? getJob(db, id) : null;
-}

@@ -184,7 +184,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await new Promise<void>((r) => wss.close(() => r()));
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
-      if (!opts.context) context.close();
+      if (!opts.context) await context.close();
     },
   };
 }

@@ -9,7 +9,8 @@ import {
  * both transports (Electron IPC and the serve-mode WebSocket) carry exactly these messages, and the
  * main process validates every input against them before a handler runs.
  *
- * Adding a method: add it here, add its handler in src/main/api/handlers/, nothing else
+ * Adding a method: add it here (or in methods-<area>.ts spread below), add its handler to the
+ * handler map in src/main/api/handlers.ts (areas keep theirs in src/main/<area>/api-handlers.ts), nothing else
  * (the preload bridge and both clients are generic over this map).
  */
 
@@ -34,7 +35,7 @@ export const EditSummary = z.object({ id: Id, label: z.string(), at: z.string() 
 
 const text = (max: number) => z.string().max(max);
 
-export const methods = {
+const coreMethods = {
   'app.info': {
     input: Empty,
     output: z.object({
@@ -95,6 +96,14 @@ export const methods = {
   'edits.redo': { input: z.object({ filmId: Id }).strict(), output: z.object({ edit: EditSummary.nullable() }) },
   'jobs.list': { input: Empty, output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: Id }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  'jobs.resume': { input: z.object({ jobId: Id }).strict(), output: z.object({ resumed: z.boolean() }) },
+} as const;
+
+/**
+ * Feature areas contribute their methods from src/shared/api/methods-<area>.ts; spread them here.
+ */
+export const methods = {
+  ...coreMethods,
 } as const;
 
 export type Methods = typeof methods;

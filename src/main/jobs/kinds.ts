@@ -1,0 +1,7 @@
+import type { JobKind } from './runner';
+
+/**
+ * Every job kind the app can run. Feature areas append theirs (one import + one entry each);
+ * the runner of each open project gets this list.
+ */
+export const jobKinds: JobKind<any>[] = [];
