@@ -171,7 +171,9 @@ export class JobRunner {
     const promise = (async () => {
       try {
         await kind.run(ctx);
-        db.prepare(`UPDATE job SET status = 'done', progress = 1, eta_seconds = 0, finished_at = ${NOW}, updated_at = ${NOW}
+        // A job that returned because it was aborted is not finished: a cancelled one stays
+        // cancelled, one stopped by shutdown stays 'running' and resumes on the next start.
+        if (!controller.signal.aborted) db.prepare(`UPDATE job SET status = 'done', progress = 1, eta_seconds = 0, finished_at = ${NOW}, updated_at = ${NOW}
           WHERE id = ? AND status = 'running'`).run(jobId);
       } catch (err) {
         if (!controller.signal.aborted) {
