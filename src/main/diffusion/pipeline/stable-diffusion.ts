@@ -1,0 +1,404 @@
+import { performance } from 'node:perf_hooks';
+import { AppError } from '../../../shared/errors';
+import { loadModelFolder, type LoadedModel, type LoadOptions } from '../loader/model-folder';
+import type { ProviderName } from '../runtime/providers';
+import { runTimer } from '../runtime/session';
+import { createScheduler, type NoiseSource, type Scheduler, type SchedulerName } from '../schedulers/index';
+import { roundHalfEven } from '../schedulers/schedule-math';
+import { encodePrompts, type Conditioning, type EmbeddingOverride } from './conditioning';
+import { decodedToUnit, encodePng, unitToUint8 } from './image-io';
+import { BatchNoise, SeededRandom } from './rng';
+
+/**
+ * Stable Diffusion pipelines on onnxruntime-node: text-to-image with classifier-free guidance, SDXL conditioning
+ * (pooled text_embeds, time_ids), the SDXL base → refiner hand-off at a denoising fraction, image-to-image, batches,
+ * a documented seeded generator (rng.ts), a per-step progress callback and cancellation between steps.
+ */
+
+export interface StepInfo {
+  stage: 'base' | 'refiner';
+  /** 1-based UNet call number over all stages */
+  step: number;
+  totalSteps: number;
+  timestep: number;
+}
+
+export interface ImageInput {
+  /** RGB, NCHW [B, 3, H, W] in [0, 1] (B = 1 is repeated over the batch) */
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+export interface GenerateOptions {
+  prompt: string | string[];
+  /** undefined: "" for SD 1/2, zeros for SDXL models with force_zeros_for_empty_prompt (as diffusers). */
+  negativePrompt?: string | string[];
+  steps?: number;
+  scheduler?: SchedulerName;
+  karras?: boolean;
+  guidance?: number;
+  seed?: number;
+  width?: number;
+  height?: number;
+  /** Images per prompt (default 1). */
+  batchSize?: number;
+  /**
+   * Explicit N(0,1) starting noise [B, C, H/f, W/f] (before scaling by the scheduler's initial sigma); replaces the
+   * seeded draw. For img2img it is the noise added to the encoded image.
+   */
+  initLatents?: Float32Array;
+  /** img2img: the posterior N(0,1) sample for the VAE encoding (replaces the seeded draw). */
+  posteriorNoise?: Float32Array;
+  /** Source of per-step noise for Euler ancestral (replaces the seeded stream). */
+  stepNoise?: NoiseSource;
+  /** A1111 prompt weighting; false tokenizes brackets literally (default true). */
+  weighting?: boolean;
+  /** SDXL refiner stage, run from `refinerStart` (fraction of the schedule, default 0.75). */
+  refiner?: DiffusionPipeline;
+  refinerStart?: number;
+  /** Stop the base at this fraction and return latents only (manual hand-off). */
+  denoisingEnd?: number;
+  /** Continue given latents from this fraction (a refiner run on its own). */
+  startLatents?: Float32Array;
+  denoisingStart?: number;
+  /** img2img source image and strength (default 0.8). */
+  image?: ImageInput;
+  strength?: number;
+  /** Refiner micro-conditioning (5 time ids): aesthetic score of the cond / uncond rows. */
+  aestheticScore?: number;
+  negativeAestheticScore?: number;
+  /** 'png' (default) decodes and encodes images; 'latents' skips the VAE. */
+  output?: 'png' | 'latents';
+  onStep?: (info: StepInfo) => void;
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** PNG bytes per image (empty when output = 'latents'). */
+  images: Buffer[];
+  /** Final latents [B, C, h, w] (unscaled, as the VAE decoder expects × scaling factor). */
+  latents: Float32Array;
+  latentShape: [number, number, number, number];
+  /** Decoded RGB per image, NHWC in [0, 1] (empty when output = 'latents'). */
+  rgb: Float32Array[];
+  provider: ProviderName;
+  refinerProvider?: ProviderName;
+  seeds: number[];
+  timesteps: number[];
+  timings: { totalMs: number; sessionRunMs: number; sessionRuns: number };
+}
+
+interface StageConditioning {
+  hidden: Float32Array;
+  hiddenDims: number[];
+  textEmbeds?: Float32Array;
+  timeIds?: Float32Array;
+  cfg: boolean;
+}
+
+function asList(value: string | string[] | undefined): string[] | undefined {
+  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+}
+
+function cancelled(): AppError {
+  return new AppError('diffusion.cancelled', 'generation was cancelled');
+}
+
+export class DiffusionPipeline {
+  /** Learned keyword embeddings per encoder (set by setLearnedEmbedding). */
+  embeddingOverrides: { first?: EmbeddingOverride; second?: EmbeddingOverride } = {};
+
+  constructor(readonly model: LoadedModel) {}
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> {
+    return new DiffusionPipeline(await loadModelFolder(dir, opts));
+  }
+
+  get provider(): ProviderName {
+    return this.model.provider;
+  }
+
+  async release(): Promise<void> {
+    await this.model.release();
+  }
+
+  /** Prompt conditioning rows in the UNet's layout ([uncond…, cond…] when guidance is on). */
+  async conditioning(
+    prompts: string[],
+    negatives: string[] | undefined,
+    cfg: boolean,
+    size: { width: number; height: number },
+    opts: { weighting?: boolean; aestheticScore?: number; negativeAestheticScore?: number } = {},
+  ): Promise<StageConditioning> {
+    const info = this.model.info;
+    const sdxl = this.model.unet.isSdxl;
+    const zeroUncond = cfg && negatives === undefined && sdxl && info.forceZerosForEmptyPrompt;
+    const texts = cfg && !zeroUncond ? [...(negatives ?? prompts.map(() => '')), ...prompts] : prompts;
+    const enc: Conditioning = await encodePrompts(this.model, texts, { weighting: opts.weighting, learned: this.embeddingOverrides });
+    let hidden = enc.hidden;
+    let pooled = enc.pooled;
+    if (zeroUncond) {
+      hidden = new Float32Array(enc.hidden.length * 2);
+      hidden.set(enc.hidden, enc.hidden.length);
+      if (enc.pooled) {
+        pooled = new Float32Array(enc.pooled.length * 2);
+        pooled.set(enc.pooled, enc.pooled.length);
+      }
+    }
+    const rows = cfg ? prompts.length * 2 : prompts.length;
+    const out: StageConditioning = { hidden, hiddenDims: [rows, enc.seq, enc.width], cfg };
+    if (sdxl) {
+      out.textEmbeds = pooled;
+      const k = this.model.unet.timeIdsLength;
+      const ids = new Float32Array(rows * k);
+      for (let r = 0; r < rows; r++) {
+        const uncondRow = cfg && r < rows / 2;
+        const row =
+          k === 5
+            ? [size.height, size.width, 0, 0, uncondRow ? (opts.negativeAestheticScore ?? 2.5) : (opts.aestheticScore ?? 6)]
+            : [size.height, size.width, 0, 0, size.height, size.width];
+        ids.set(row.slice(0, k), r * k);
+      }
+      out.timeIds = ids;
+    }
+    return out;
+  }
+
+  /** VAE encode: image [B, 3, H, W] in [0, 1] → posterior mean × scaling factor (deterministic). */
+  async encodeImage(image: ImageInput): Promise<{ latents: Float32Array; dims: number[] }> {
+    const { mean, dims } = await this.encodePosterior(image);
+    const s = this.model.info.scalingFactor;
+    return { latents: mean.map((v) => v * s), dims };
+  }
+
+  private async encodePosterior(image: ImageInput): Promise<{ mean: Float32Array; logvar?: Float32Array; dims: number[] }> {
+    const encoder = await this.model.vaeEncoder();
+    const batch = image.data.length / (3 * image.width * image.height);
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new AppError('diffusion.bad_request', `image data has ${image.data.length} values, not a multiple of 3×${image.height}×${image.width}`);
+    }
+    const m11 = image.data.map((v) => 2 * v - 1);
+    return encoder.encode(m11, [batch, 3, image.height, image.width]);
+  }
+
+  /** Decodes final latents [B, C, h, w] to NHWC RGB in [0, 1] per image. */
+  async decodeLatents(latents: Float32Array, dims: readonly number[]): Promise<Float32Array[]> {
+    const s = this.model.info.scalingFactor;
+    const [b] = dims;
+    const plane = latents.length / b;
+    const out: Float32Array[] = [];
+    for (let i = 0; i < b; i++) {
+      // One image per call keeps the decoder's peak memory at one image (full-size VAEs are the memory hog).
+      const scaled = latents.subarray(i * plane, (i + 1) * plane).map((v) => v / s);
+      const decoded = await this.model.vaeDecoder.decode(scaled, [1, dims[1], dims[2], dims[3]]);
+      const [, , h, w] = decoded.dims;
+      out.push(decodedToUnit(decoded.data, h, w));
+    }
+    return out;
+  }
+
+  private scheduleFor(opts: GenerateOptions, steps: number): Scheduler {
+    const name = opts.scheduler ?? this.model.info.defaultScheduler ?? 'euler';
+    return createScheduler(name, this.model.schedulerConfig, steps, { karras: opts.karras });
+  }
+
+  private async runStage(p: {
+    stage: 'base' | 'refiner';
+    scheduler: Scheduler;
+    indices: number[];
+    cond: StageConditioning;
+    latents: Float32Array;
+    dims: number[];
+    guidance: number;
+    noise: NoiseSource;
+    stepOffset: number;
+    totalSteps: number;
+    onStep?: (info: StepInfo) => void;
+    signal?: AbortSignal;
+  }): Promise<void> {
+    const { latents, dims, cond } = p;
+    const n = latents.length;
+    const rows = cond.cfg ? dims[0] * 2 : dims[0];
+    // Buffers live for the whole stage: no per-step allocation of latent-sized arrays.
+    const modelIn = new Float32Array(rows * (n / dims[0]));
+    const pred = new Float32Array(modelIn.length);
+    const guided = cond.cfg ? new Float32Array(n) : pred;
+    const sampleDims = [rows, dims[1], dims[2], dims[3]];
+    for (let k = 0; k < p.indices.length; k++) {
+      if (p.signal?.aborted) throw cancelled();
+      const idx = p.indices[k];
+      const t = p.scheduler.timesteps[idx];
+      p.scheduler.scaleModelInput(latents, idx, modelIn.subarray(0, n));
+      if (cond.cfg) modelIn.copyWithin(n, 0, n);
+      await this.model.unet.predict(
+        { sample: modelIn, sampleDims, timestep: t, encoderHiddenStates: cond.hidden, ehsDims: cond.hiddenDims, textEmbeds: cond.textEmbeds, timeIds: cond.timeIds },
+        pred,
+      );
+      if (cond.cfg) {
+        const g = p.guidance;
+        for (let i = 0; i < n; i++) {
+          const u = pred[i];
+          guided[i] = u + g * (pred[n + i] - u);
+        }
+      }
+      p.scheduler.step(idx, guided, latents, latents, p.noise);
+      p.onStep?.({ stage: p.stage, step: p.stepOffset + k + 1, totalSteps: p.totalSteps, timestep: t });
+    }
+  }
+
+  /** Text-to-image (or image-to-image when `image` is given), optionally finished by an SDXL refiner. */
+  async generate(opts: GenerateOptions): Promise<GenerateResult> {
+    const started = performance.now();
+    const runMsBefore = runTimer.ms;
+    const callsBefore = runTimer.calls;
+    const info = this.model.info;
+    const prompts0 = asList(opts.prompt) ?? [];
+    if (prompts0.length === 0) throw new AppError('diffusion.bad_request', 'at least one prompt is required');
+    const perPrompt = opts.batchSize ?? 1;
+    const prompts = prompts0.flatMap((p) => Array<string>(perPrompt).fill(p));
+    const negList = asList(opts.negativePrompt);
+    const negatives = negList === undefined ? undefined : prompts0.flatMap((_, i) => Array<string>(perPrompt).fill(negList.length === 1 ? negList[0] : (negList[i] ?? '')));
+    const batch = prompts.length;
+    const width = opts.image?.width ?? opts.width ?? info.defaultSize;
+    const height = opts.image?.height ?? opts.height ?? info.defaultSize;
+    const f = info.vaeScaleFactor;
+    if (width % f !== 0 || height % f !== 0 || width <= 0 || height <= 0) {
+      throw new AppError('diffusion.bad_request', `width and height must be positive multiples of ${f} for this model, got ${width}×${height}`);
+    }
+    const dims = [batch, info.latentChannels, height / f, width / f];
+    const plane = dims[1] * dims[2] * dims[3];
+    const steps = opts.steps ?? 30;
+    const guidance = opts.guidance ?? (this.model.unet.isSdxl ? 5 : 7.5);
+    const cfg = guidance > 1;
+    const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
+    const seeds = prompts.map((_, b) => seed + b);
+    const generators = seeds.map((s) => new SeededRandom(s));
+    const noise: NoiseSource = opts.stepNoise ?? new BatchNoise(generators);
+    const scheduler = this.scheduleFor(opts, steps);
+    const ts = Array.from(scheduler.timesteps);
+
+    const checkLength = (arr: Float32Array, what: string) => {
+      if (arr.length !== batch * plane) {
+        throw new AppError('diffusion.bad_request', `${what} has ${arr.length} values, expected ${batch * plane} = [${dims.join(', ')}]`);
+      }
+    };
+    let latents = new Float32Array(batch * plane);
+    let first = 0;
+    if (opts.startLatents) {
+      checkLength(opts.startLatents, 'startLatents');
+      latents.set(opts.startLatents);
+      const cutoff = roundHalfEven(this.model.schedulerConfig.numTrainTimesteps * (1 - (opts.denoisingStart ?? 0)));
+      first = ts.findIndex((t) => t < cutoff);
+      if (first < 0) first = ts.length;
+    } else if (opts.image) {
+      const { mean, logvar } = await this.encodePosterior(opts.image);
+      const encoded = new Float32Array(batch * plane);
+      const per = mean.length === plane ? 0 : plane; // one image is repeated over the batch
+      const eps = opts.posteriorNoise ?? new Float32Array(batch * plane);
+      if (opts.posteriorNoise) checkLength(opts.posteriorNoise, 'posteriorNoise');
+      else generators.forEach((g, b) => g.fillNormal(eps.subarray(b * plane, (b + 1) * plane)));
+      for (let b = 0; b < batch; b++) {
+        for (let i = 0; i < plane; i++) {
+          const m = mean[b * per + i];
+          const sample = logvar ? m + Math.exp(0.5 * logvar[b * per + i]) * eps[b * plane + i] : m;
+          encoded[b * plane + i] = sample * info.scalingFactor;
+        }
+      }
+      const strength = opts.strength ?? 0.8;
+      if (!(strength > 0 && strength <= 1)) throw new AppError('diffusion.bad_request', `strength must be in (0, 1], got ${strength}`);
+      first = Math.max(steps - Math.min(Math.floor(steps * strength), steps), 0);
+      const startNoise = opts.initLatents ?? new Float32Array(batch * plane);
+      if (opts.initLatents) checkLength(opts.initLatents, 'initLatents');
+      else generators.forEach((g, b) => g.fillNormal(startNoise.subarray(b * plane, (b + 1) * plane)));
+      if (first < ts.length) scheduler.addNoise(encoded, startNoise, first, latents);
+      else latents = encoded;
+    } else {
+      if (opts.initLatents) {
+        checkLength(opts.initLatents, 'initLatents');
+        latents.set(opts.initLatents);
+      } else generators.forEach((g, b) => g.fillNormal(latents.subarray(b * plane, (b + 1) * plane)));
+      const sigma = scheduler.initNoiseSigma;
+      for (let i = 0; i < latents.length; i++) latents[i] *= sigma;
+    }
+
+    // Where the base stops: the refiner's start fraction, or an explicit denoisingEnd.
+    const endFraction = opts.refiner ? (opts.refinerStart ?? 0.75) : opts.denoisingEnd;
+    if (endFraction !== undefined && !(endFraction > 0 && endFraction < 1)) {
+      throw new AppError('diffusion.bad_request', `the denoising fraction must be in (0, 1), got ${endFraction}`);
+    }
+    const cutoff = endFraction === undefined ? -Infinity : roundHalfEven(this.model.schedulerConfig.numTrainTimesteps * (1 - endFraction));
+    const baseIndices = ts.map((_, i) => i).filter((i) => i >= first && ts[i] >= cutoff);
+    let refinerScheduler: Scheduler | undefined;
+    let refinerIndices: number[] = [];
+    if (opts.refiner) {
+      refinerScheduler = opts.refiner.scheduleFor(opts, steps);
+      const rts = Array.from(refinerScheduler.timesteps);
+      refinerIndices = rts.map((_, i) => i).filter((i) => rts[i] < cutoff);
+    }
+    const totalSteps = baseIndices.length + refinerIndices.length;
+    const size = { width, height };
+
+    const cond = await this.conditioning(prompts, negatives, cfg, size, { weighting: opts.weighting });
+    if (opts.signal?.aborted) throw cancelled();
+    await this.runStage({ stage: 'base', scheduler, indices: baseIndices, cond, latents, dims, guidance, noise, stepOffset: 0, totalSteps, onStep: opts.onStep, signal: opts.signal });
+
+    let finalPipeline: DiffusionPipeline = this;
+    if (opts.refiner && refinerScheduler) {
+      const refiner = opts.refiner;
+      const rcond = await refiner.conditioning(prompts, negatives, cfg, size, {
+        weighting: opts.weighting,
+        aestheticScore: opts.aestheticScore,
+        negativeAestheticScore: opts.negativeAestheticScore,
+      });
+      await refiner.runStage({
+        stage: 'refiner',
+        scheduler: refinerScheduler,
+        indices: refinerIndices,
+        cond: rcond,
+        latents,
+        dims,
+        guidance,
+        noise,
+        stepOffset: baseIndices.length,
+        totalSteps,
+        onStep: opts.onStep,
+        signal: opts.signal,
+      });
+      finalPipeline = refiner;
+    }
+
+    let rgb: Float32Array[] = [];
+    const images: Buffer[] = [];
+    const stoppedEarly = opts.denoisingEnd !== undefined && !opts.refiner;
+    if ((opts.output ?? 'png') === 'png' && !stoppedEarly) {
+      if (opts.signal?.aborted) throw cancelled();
+      rgb = await finalPipeline.decodeLatents(latents, dims);
+      for (const img of rgb) images.push(await encodePng(unitToUint8(img), width, height));
+    }
+    return {
+      images,
+      rgb,
+      latents,
+      latentShape: dims as [number, number, number, number],
+      provider: this.provider,
+      refinerProvider: opts.refiner?.provider,
+      seeds,
+      timesteps: [...baseIndices.map((i) => ts[i]), ...refinerIndices.map((i) => refinerScheduler!.timesteps[i])],
+      timings: { totalMs: performance.now() - started, sessionRunMs: runTimer.ms - runMsBefore, sessionRuns: runTimer.calls - callsBefore },
+    };
+  }
+
+  /** Alias of generate() for callers that think in pipeline names. */
+  txt2img(opts: GenerateOptions): Promise<GenerateResult> {
+    return this.generate(opts);
+  }
+
+  img2img(opts: GenerateOptions & { image: ImageInput }): Promise<GenerateResult> {
+    return this.generate(opts);
+  }
+}
+
+export function loadPipeline(dir: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> {
+  return DiffusionPipeline.load(dir, opts);
+}
