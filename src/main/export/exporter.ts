@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { AppError } from '../../shared/errors';
+import { appVersion } from '../app/context';
+import type { Project } from '../project/project';
+import { writeFileAtomic } from '../util/atomic-write';
+import { ClipWriter, planFilmClips, type ClipRecord, type FilmClips, type PlannedClip } from './clips';
+import { writeJsonl } from './formats/jsonl';
+import { writeLlamaVid } from './formats/llama-vid';
+import { writeStoryJs } from './formats/story-js';
+import { writeVideoChatgpt } from './formats/video-chatgpt';
+import { ExportFolder } from './safe-paths';
+import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
+import { datasetStats, type DatasetStats } from './stats';
+import {
+  EXPORT_FORMAT_VERSION, ExportOptions, FORMATS_WITH_CLIPS, type DataFile, type ExportFormat, type ExportOptionsInput,
+  type FormatContext,
+} from './types';
+
+/**
+ * Runs one export: select the allowed items, encode (or reuse) clips, write the format's data
+ * files and a manifest with counts, settings, statistics and a checksum of every file. Data files
+ * and the manifest carry no time stamps, so the same project exports byte-identical JSON.
+ */
+
+export interface ExportHooks {
+  signal?: AbortSignal;
+  progress?(fraction: number, message: string): void;
+  /** After each clip is written or found unchanged. */
+  onClip?(relPath: string, reused: boolean): void;
+}
+
+export interface ExportedFile { path: string; bytes: number; sha256: string }
+
+export interface ExportManifest {
+  formatVersion: number;
+  generator: string;
+  appVersion: string;
+  format: ExportFormat;
+  settings: { includeDrafts: boolean; clips: boolean; subtitles: boolean; fps: number; maxSize: number; filmIds: number[] };
+  films: { id: number; title: string; dir: string; clipWidth: number | null; clipHeight: number | null }[];
+  counts: {
+    records: Record<string, number>;
+    clips: number;
+    keyframesInClips: number;
+    unrenderedFrames: number;
+    excluded: DatasetStats['excluded'];
+  };
+  stats: DatasetStats;
+  files: ExportedFile[];
+}
+
+export interface ExportResult {
+  outDir: string;
+  format: ExportFormat;
+  manifestPath: string;
+  manifest: ExportManifest;
+  clips: { total: number; encoded: number; reused: number };
+}
+
+const WRITERS: Record<ExportFormat, (ctx: FormatContext) => DataFile[]> = {
+  'llama-vid': writeLlamaVid,
+  'video-chatgpt': writeVideoChatgpt,
+  'story-js': writeStoryJs,
+  jsonl: writeJsonl,
+};
+
+export const manifestName = (format: ExportFormat) => `manifest.${format}.json`;
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function throwIfCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AppError('cancelled', 'Export cancelled');
+}
+
+/** Clips of a film in the order they must be made: subchapters before the chapters and film that join them. */
+function clipOrder(clips: FilmClips): PlannedClip[] {
+  return [...clips.subchapters.values(), ...clips.chapters.values(), ...(clips.film ? [clips.film] : [])];
+}
+
+/** Loads the films an export covers with the review filter applied. */
+export function selectFilms(project: Project, filmIds: number[] | undefined, includeDrafts: boolean): ExportFilm[] {
+  return selectFilmIds(project.db, filmIds).map((id) => loadExportFilm(project.db, id, includeDrafts));
+}
+
+export function clipsEnabled(opts: ExportOptions): boolean {
+  if (!FORMATS_WITH_CLIPS.includes(opts.format) || opts.format === 'story-js') return false;
+  return opts.clips ?? opts.format !== 'jsonl';
+}
+
+export async function runExport(project: Project, input: ExportOptionsInput, hooks: ExportHooks = {}): Promise<ExportResult> {
+  const opts = ExportOptions.parse(input);
+  const folder = new ExportFolder(opts.outDir);
+  if (existsSync(`${folder.root}/project.sqlite`)) {
+    throw new AppError('export_bad_folder', `${folder.root} is a project folder; choose another export folder`, { outDir: folder.root });
+  }
+  const films = selectFilms(project, opts.filmIds, opts.includeDrafts);
+  const withClips = clipsEnabled(opts);
+  const report = (fraction: number, message: string) => hooks.progress?.(Math.min(1, fraction), message);
+
+  // Plan every clip first so progress has a known total.
+  const planned = new Map<number, FilmClips>();
+  if (withClips) {
+    for (const film of films) {
+      throwIfCancelled(hooks.signal);
+      planned.set(film.id, await planFilmClips(project, film, { fps: opts.fps, maxSize: opts.maxSize }));
+    }
+  }
+  const queue = [...planned.values()].flatMap((c) => clipOrder(c).map((clip) => ({ clip, size: c })));
+  // Work units: one per keyframe to encode, one per joined clip, one for the data files.
+  const units = queue.reduce((n, { clip }) => n + (clip.scope === 'subchapter' ? clip.keyframes.length : 1), 0) + 1;
+  let done = 0;
+  const records = new Map<string, ClipRecord>();
+  const writer = new ClipWriter(project, folder, { fps: opts.fps, maxSize: opts.maxSize });
+  for (const [i, { clip, size }] of queue.entries()) {
+    throwIfCancelled(hooks.signal);
+    report(done / units, `Clip ${i + 1}/${queue.length}: ${clip.relPath}`);
+    const before = done;
+    const rec = await writer.write(clip, size, {
+      signal: hooks.signal,
+      onFrame: () => report(++done / units, `Clip ${i + 1}/${queue.length}: ${clip.relPath}`),
+      onClip: (c, reused) => hooks.onClip?.(c.relPath, reused),
+    });
+    done = before + (clip.scope === 'subchapter' ? clip.keyframes.length : 1);
+    records.set(clip.relPath, rec);
+  }
+  throwIfCancelled(hooks.signal);
+  report(done / units, 'Writing data files');
+
+  const dataFiles = WRITERS[opts.format]({ project, folder, films, clips: withClips ? planned : null, options: opts });
+  const files: ExportedFile[] = [];
+  for (const f of dataFiles) {
+    const target = folder.path(f.relPath);
+    // Unchanged files keep their bytes and modification time.
+    if (!existsSync(target) || readFileSync(target, 'utf8') !== f.content) writeFileAtomic(target, f.content);
+    files.push({ path: folder.relative(target), bytes: Buffer.byteLength(f.content), sha256: sha256(f.content) });
+  }
+  for (const [relPath, rec] of records) files.push({ path: relPath, bytes: rec.bytes, sha256: rec.sha256 });
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const stats = datasetStats(films);
+  const manifest: ExportManifest = {
+    formatVersion: EXPORT_FORMAT_VERSION,
+    generator: 'DreamFrame Studio',
+    appVersion: appVersion(),
+    format: opts.format,
+    settings: {
+      includeDrafts: opts.includeDrafts, clips: withClips, subtitles: opts.subtitles, fps: opts.fps, maxSize: opts.maxSize,
+      filmIds: films.map((f) => f.id),
+    },
+    films: films.map((f) => {
+      const c = planned.get(f.id);
+      return { id: f.id, title: f.title, dir: f.dirName, clipWidth: c?.width || null, clipHeight: c?.height || null };
+    }),
+    counts: {
+      records: Object.fromEntries(dataFiles.filter((f) => !f.relPath.endsWith('.srt')).map((f) => [f.relPath, f.records])),
+      clips: records.size,
+      keyframesInClips: [...records.values()].reduce((n, r) => n + r.keyframes, 0),
+      unrenderedFrames: stats.unrenderedFrames,
+      excluded: stats.excluded,
+    },
+    stats,
+    files,
+  };
+  const manifestPath = folder.path(manifestName(opts.format));
+  writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  report(1, `Exported ${files.length} files to ${folder.root}`);
+  return {
+    outDir: folder.root,
+    format: opts.format,
+    manifestPath,
+    manifest,
+    clips: { total: records.size, encoded: writer.encoded, reused: writer.reused },
+  };
+}
+
+/** Reads the manifest an earlier export left in a folder (null when there is none). */
+export function readManifest(outDir: string, format: ExportFormat): ExportManifest | null {
+  const folder = new ExportFolder(outDir);
+  const file = folder.path(manifestName(format));
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ExportManifest;
+  } catch (err) {
+    throw new AppError('export_manifest_invalid', `${file} is not valid JSON: ${(err as Error).message}`, { file });
+  }
+}
