@@ -160,6 +160,8 @@ describe('storyboard in serve mode', () => {
       const card = page.locator('[data-testid="frame-card"][data-focused="true"]');
       expect(await card.locator('.line-text').allTextContents()).toEqual(linesAfterFrame[i]);
       expect(await card.locator('[data-testid="not-rendered"]').isVisible()).toBe(true);
+      // The thumbnail came through /media/thumb/<key>?token=… (a decoded image, not a broken one).
+      await expect.poll(() => card.locator('.thumb img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
       for (const id of await page.locator('[data-testid="chapter-header"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-chapter-id') ?? ''))) {
         chapterHeadersSeen.add(id);
       }
@@ -214,7 +216,25 @@ describe('storyboard in serve mode', () => {
     const detail = page.locator('[data-testid="frame-detail"]');
     await detail.waitFor();
     expect(await detail.locator('.detail-description').textContent()).toBe(sampleFrames[2].description);
+    await expect.poll(() => detail.locator('[data-testid="detail-image"]').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     await page.screenshot({ path: join(screenshotDir, 'sample-film-detail.png') });
+
+    // `e` edits the description in place; Ctrl+Enter saves it to the database, Ctrl+Z undoes it and
+    // the UI follows the server's data.changed event.
+    const original = sampleFrames[2].description;
+    const edited = original.replace(/,[^,]*\.$/, ', with a startled gasp.');
+    expect(edited).not.toBe(original);
+    await page.keyboard.press('e');
+    const editor = detail.locator('[data-testid="description-editor"]');
+    await editor.waitFor();
+    await editor.fill(edited);
+    await editor.press('Control+Enter');
+    const focusedDescription = () => focused.locator('[data-testid="frame-description"]').textContent();
+    await expect.poll(focusedDescription).toBe(edited);
+    const stored = (await dispatch(server.context, 'films.storyboard', { filmId: sampleFilmId })) as { ok: true; result: Storyboard };
+    expect(stored.result.frames.map((f) => f.description)).toContain(edited);
+    await page.keyboard.press('Control+z');
+    await expect.poll(focusedDescription).toBe(original);
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'detached' });
 
