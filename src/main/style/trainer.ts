@@ -31,6 +31,8 @@ export interface GradientResult {
 export interface GradientInputs {
   /** inputs_embeds per encoder, [sequence, width] row-major (batch 1). */
   embeds: Float32Array[];
+  /** The token ids behind them, per encoder (CLIP pools at argmax(ids), so SDXL's pooled vector needs them). */
+  ids: number[][];
   /** Noisy latent [1, C, h, w]. */
   sample: Float32Array;
   timestep: number;
@@ -142,6 +144,59 @@ export function singleTokenId(tokenizer: TrainingTokenizer, word: string, which:
 export function recentLoss(losses: LossPoint[], window = 10): number {
   const tail = losses.slice(-window);
   return tail.reduce((s, p) => s + p.loss, 0) / Math.max(1, tail.length);
+}
+
+/** A tokenised prompt for one encoder and where the keyword sits in it. */
+export interface PromptTokens {
+  ids: number[];
+  positions: number[];
+}
+
+/** One training sample's random draws. */
+export interface TrainingDraw {
+  /** One entry per encoder. */
+  prompt: PromptTokens[];
+  /** Clean latent x₀ [1, C, h, w] (already × scaling factor). */
+  latent: Float32Array;
+  noise: Float32Array;
+  timestep: number;
+}
+
+/**
+ * The gradient training uses for one sample: looks the prompt's tokens up in each encoder's table, puts the
+ * learned vector at the keyword positions, noises the latent, runs the gradient model, and sums the gradient
+ * rows at the keyword positions (the keyword's row is shared by every position it occupies).
+ */
+export interface KeywordGradient {
+  loss: number;
+  /** d loss / d (learned vector), one [width] row per encoder. */
+  rows: Float32Array[];
+}
+
+export async function keywordGradient(setup: TrainerSetup, draw: TrainingDraw, vectors: Float32Array[]): Promise<KeywordGradient> {
+  const embeds = setup.encoders.map((enc, e) => {
+    const { ids, positions } = draw.prompt[e];
+    const out = new Float32Array(ids.length * enc.width);
+    for (let p = 0; p < ids.length; p++) {
+      if (positions.includes(p)) out.set(vectors[e], p * enc.width);
+      else out.set(enc.tokenTable.subarray(ids[p] * enc.width, (ids[p] + 1) * enc.width), p * enc.width);
+    }
+    return out;
+  });
+  const result = await setup.gradient.run({
+    embeds,
+    ids: draw.prompt.map((p) => p.ids),
+    sample: setup.noiser.addNoise(draw.latent, draw.noise, draw.timestep),
+    timestep: draw.timestep,
+    target: setup.noiser.target(draw.latent, draw.noise, draw.timestep),
+  });
+  const rows = setup.encoders.map((enc, e) => {
+    const g = result.grads[e];
+    const row = new Float32Array(enc.width);
+    for (const p of draw.prompt[e].positions) for (let i = 0; i < enc.width; i++) row[i] += g[p * enc.width + i];
+    return row;
+  });
+  return { loss: result.loss, rows };
 }
 
 interface State {
@@ -300,27 +355,14 @@ export async function trainStyleEmbedding(setup: TrainerSetup, options: Training
       const latent = setup.latents[state.rng.nextInt(setup.latents.length)];
       const timestep = state.rng.nextInt(setup.noiser.numTrainTimesteps);
       state.rng.fillNormal(noise);
-      const embeds = setup.encoders.map((enc, e) => {
-        const { ids, positions } = prompt[e];
-        const out = new Float32Array(ids.length * enc.width);
-        for (let p = 0; p < ids.length; p++) out.set(enc.tokenTable.subarray(ids[p] * enc.width, (ids[p] + 1) * enc.width), p * enc.width);
-        for (const p of positions) out.set(state.vectors[e], p * enc.width);
-        return out;
-      });
-      const result = await setup.gradient.run({
-        embeds,
-        sample: setup.noiser.addNoise(latent, noise, timestep),
-        timestep,
-        target: setup.noiser.target(latent, noise, timestep),
-      });
+      const result = await keywordGradient(setup, { prompt, latent, noise, timestep }, state.vectors);
       if (!Number.isFinite(result.loss)) {
         throw new AppError('style.training_diverged', `the loss became ${result.loss} at step ${state.step + 1}; lower the learning rate`);
       }
       lossSum += result.loss;
-      setup.encoders.forEach((enc, e) => {
-        const g = result.grads[e];
+      result.rows.forEach((g, e) => {
         const sum = gradSums[e];
-        for (const p of prompt[e].positions) for (let i = 0; i < enc.width; i++) sum[i] += g[p * enc.width + i];
+        for (let i = 0; i < g.length; i++) sum[i] += g[i];
       });
     }
     const grads = gradSums.map((g) => Float32Array.from(g, (x) => x / microSteps));
