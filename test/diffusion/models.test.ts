@@ -13,7 +13,7 @@ describe('tiny-sd15 (diffusers-script layout, opset 14)', () => {
   const cases = join(tinySd15Dir, 'cases');
   let model: LoadedModel;
   beforeAll(async () => {
-    model = await loadModelFolder(join(tinySd15Dir, 'pipeline'));
+    model = await loadModelFolder(join(tinySd15Dir, 'pipeline'), { threads: 1 });
   });
   afterAll(() => model?.release());
 
@@ -70,7 +70,7 @@ describe('tiny-sd15 (diffusers-script layout, opset 14)', () => {
   });
 
   it('VAE encode, deterministic latent_parameters variant: mean, clamped logvar, sample with eps', async () => {
-    const enc = new VaeEncoderModel(await openModelSession(join(tinySd15Dir, 'variants/vae_encoder_latent_parameters/model.onnx'), 'cpu'));
+    const enc = new VaeEncoderModel(await openModelSession(join(tinySd15Dir, 'variants/vae_encoder_latent_parameters/model.onnx'), 'cpu', { threads: 1 }));
     expect(enc.kind).toBe('latent_parameters');
     for (const c of readCase(cases, 'vae.json').encode_cases) {
       const r = await enc.encode(f32(cases, c.sample), c.sample.shape);
@@ -103,7 +103,7 @@ describe('tiny-sdxl (optimum layout, opset 17, int64 ids and timestep)', () => {
   const cases = join(tinySdxlDir, 'cases');
   let model: LoadedModel;
   beforeAll(async () => {
-    model = await loadModelFolder(join(tinySdxlDir, 'pipeline'));
+    model = await loadModelFolder(join(tinySdxlDir, 'pipeline'), { threads: 1 });
   });
   afterAll(() => model?.release());
 

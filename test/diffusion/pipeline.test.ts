@@ -37,7 +37,7 @@ describe('tiny-sd15 text-to-image against the reference runs', () => {
   const cases = join(tinySd15Dir, 'cases');
   let pipe: DiffusionPipeline;
   beforeAll(async () => {
-    pipe = await DiffusionPipeline.load(join(tinySd15Dir, 'pipeline'));
+    pipe = await DiffusionPipeline.load(join(tinySd15Dir, 'pipeline'), { threads: 1 });
   });
   afterAll(() => pipe?.release());
 
@@ -146,7 +146,7 @@ describe('tiny-sdxl pipelines against the reference runs', () => {
   const cases = join(tinySdxlDir, 'cases');
   let pipe: DiffusionPipeline;
   beforeAll(async () => {
-    pipe = await DiffusionPipeline.load(join(tinySdxlDir, 'pipeline'));
+    pipe = await DiffusionPipeline.load(join(tinySdxlDir, 'pipeline'), { threads: 1 });
   });
   afterAll(() => pipe?.release());
 
@@ -183,7 +183,7 @@ describe('tiny-sdxl pipelines against the reference runs', () => {
     expect(base.timesteps).toEqual(run.base.step_timesteps.map(Number));
     expectLatentsClose(base.latents, f32(cases, run.handoff_latents));
 
-    const refiner = await DiffusionPipeline.load(join(tinySdxlDir, 'pipeline'));
+    const refiner = await DiffusionPipeline.load(join(tinySdxlDir, 'pipeline'), { threads: 1 });
     try {
       const steps: StepInfo[] = [];
       const both = await pipe.generate({ ...common, initLatents: f32(cases, run.initial_latents), refiner, refinerStart: 0.75, onStep: (s) => steps.push(s) });

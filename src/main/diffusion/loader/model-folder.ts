@@ -56,6 +56,8 @@ export interface LoadOptions {
   provider?: ProviderRequest;
   /** Called for each warning (provider fallback); they are also collected in `warnings`. */
   onWarning?: (message: string) => void;
+  /** ORT intra-op threads per session (default: ORT's choice). */
+  threads?: number;
 }
 
 function readJsonFile(path: string): Record<string, any> {
@@ -121,6 +123,7 @@ async function openAll(
   scans: Record<string, OnnxScan>,
   request: ProviderRequest,
   warn: (m: string) => void,
+  threads?: number,
 ): Promise<{ provider: ProviderName; sessions: Record<string, ModelSession> }> {
   const candidates = providerCandidates(request);
   let lastError: unknown;
@@ -137,7 +140,7 @@ async function openAll(
     }
     const sessions: Record<string, ModelSession> = {};
     try {
-      for (const [name, file] of Object.entries(files)) sessions[name] = await openModelSession(file, provider);
+      for (const [name, file] of Object.entries(files)) sessions[name] = await openModelSession(file, provider, { threads });
       return { provider, sessions };
     } catch (err) {
       await Promise.all(Object.values(sessions).map((s) => s.session.release()));
@@ -157,7 +160,7 @@ export async function loadModelFolder(dirIn: string, opts: LoadOptions = {}): Pr
   };
   const files: Record<string, string> = {};
   for (const name of ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder'] as const) if (models[name]) files[name] = models[name]!;
-  const { provider, sessions } = await openAll(files, scans, opts.provider ?? 'cpu', warn);
+  const { provider, sessions } = await openAll(files, scans, opts.provider ?? 'cpu', warn, opts.threads);
 
   const unet = new UnetModel(sessions.unet);
   const vaeDecoder = new VaeDecoderModel(sessions.vae_decoder);
@@ -235,7 +238,7 @@ export async function loadModelFolder(dirIn: string, opts: LoadOptions = {}): Pr
       const file = models.vae_encoder;
       if (!file) throw incomplete(join(dir, 'vae_encoder/model.onnx'), 'missing (needed to encode images: img2img, training)');
       scanOnnxFile(file);
-      encoder = new VaeEncoderModel(await openModelSession(file, provider));
+      encoder = new VaeEncoderModel(await openModelSession(file, provider, { threads: opts.threads }));
       return encoder;
     },
     async release() {

@@ -63,10 +63,16 @@ export function sessionError(file: string, provider: ProviderName, err: unknown)
   });
 }
 
-export async function openModelSession(file: string, provider: ProviderName): Promise<ModelSession> {
+export interface SessionTuning {
+  /** ORT intra-op threads (default: ORT's choice, one per core). */
+  threads?: number;
+}
+
+export async function openModelSession(file: string, provider: ProviderName, tuning: SessionTuning = {}): Promise<ModelSession> {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    ...(tuning.threads ? { intraOpNumThreads: tuning.threads } : {}),
   };
   let session: ort.InferenceSession;
   try {
