@@ -4,6 +4,7 @@ import type { Job } from '../../shared/api/entities';
 import { AppError } from '../../shared/errors';
 import type { AppContext } from '../app/context';
 import { appVersion } from '../app/context';
+import { exportHandlers } from '../export/api-handlers';
 import { importStoryJsFile } from '../import/story-js';
 import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits';
@@ -94,4 +95,5 @@ const coreHandlers = {
 /** Every method of the contract; areas export `Pick<HandlerMap, …>` maps that are spread here. */
 export const handlers: HandlerMap = {
   ...coreHandlers,
+  ...exportHandlers,
 };

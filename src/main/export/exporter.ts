@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import type { ExportManifest } from '../../shared/api/methods-export';
 import { AppError } from '../../shared/errors';
 import { appVersion } from '../app/context';
 import type { Project } from '../project/project';
@@ -11,7 +12,7 @@ import { writeStoryJs } from './formats/story-js';
 import { writeVideoChatgpt } from './formats/video-chatgpt';
 import { ExportFolder } from './safe-paths';
 import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
-import { datasetStats, type DatasetStats } from './stats';
+import { datasetStats } from './stats';
 import {
   EXPORT_FORMAT_VERSION, ExportOptions, FORMATS_WITH_CLIPS, type DataFile, type ExportFormat, type ExportOptionsInput,
   type FormatContext,
@@ -30,25 +31,9 @@ export interface ExportHooks {
   onClip?(relPath: string, reused: boolean): void;
 }
 
-export interface ExportedFile { path: string; bytes: number; sha256: string }
+type ExportedFile = ExportManifest['files'][number];
 
-export interface ExportManifest {
-  formatVersion: number;
-  generator: string;
-  appVersion: string;
-  format: ExportFormat;
-  settings: { includeDrafts: boolean; clips: boolean; subtitles: boolean; fps: number; maxSize: number; filmIds: number[] };
-  films: { id: number; title: string; dir: string; clipWidth: number | null; clipHeight: number | null }[];
-  counts: {
-    records: Record<string, number>;
-    clips: number;
-    keyframesInClips: number;
-    unrenderedFrames: number;
-    excluded: DatasetStats['excluded'];
-  };
-  stats: DatasetStats;
-  files: ExportedFile[];
-}
+export type { ExportManifest };
 
 export interface ExportResult {
   outDir: string;
@@ -178,6 +163,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
 
 /** Reads the manifest an earlier export left in a folder (null when there is none). */
 export function readManifest(outDir: string, format: ExportFormat): ExportManifest | null {
+  if (!existsSync(outDir)) return null;
   const folder = new ExportFolder(outDir);
   const file = folder.path(manifestName(format));
   if (!existsSync(file)) return null;

@@ -1,4 +1,5 @@
 import type { QaKind } from '../../shared/api/entities';
+import type { DatasetStats, Distribution } from '../../shared/api/methods-export';
 import type { ExportFilm } from './selection';
 
 /**
@@ -6,31 +7,7 @@ import type { ExportFilm } from './selection';
  * question kinds, answer and dialogue lengths in words, and frames per film.
  */
 
-export interface Distribution {
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  median: number;
-  p90: number;
-}
-
-export interface DatasetStats {
-  films: number;
-  chapters: number;
-  subchapters: number;
-  frames: number;
-  unrenderedFrames: number;
-  dialogueLines: number;
-  qaPairs: { film: number; chapter: number; subchapter: number; total: number };
-  questionKinds: Record<QaKind, number>;
-  answerWords: Distribution;
-  questionWords: Distribution;
-  dialogueWords: Distribution;
-  framesPerFilm: Distribution;
-  perFilm: { filmId: number; title: string; frames: number; dialogueLines: number; qaPairs: number }[];
-  excluded: { frames: number; dialogueLines: number; qaPairs: number };
-}
+export type { DatasetStats, Distribution };
 
 const KINDS: QaKind[] = ['describe', 'what', 'why', 'how', 'where', 'who', 'when', 'other'];
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { ExportFormat, ExportOptions } from '../../shared/api/methods-export';
 import type { Project } from '../project/project';
 import type { FilmClips } from './clips';
 import type { ExportFolder } from './safe-paths';
@@ -6,29 +6,11 @@ import type { ExportFilm } from './selection';
 
 export const EXPORT_FORMAT_VERSION = 1;
 
-export const ExportFormat = z.enum(['llama-vid', 'video-chatgpt', 'story-js', 'jsonl']);
-export type ExportFormat = z.infer<typeof ExportFormat>;
+export { ExportFormat, ExportOptions } from '../../shared/api/methods-export';
+export type { ExportOptionsInput } from '../../shared/api/methods-export';
 
-/** Formats whose records point at mp4 clips (the others never encode). */
+/** Formats whose records can point at mp4 clips (story-js never encodes). */
 export const FORMATS_WITH_CLIPS: readonly ExportFormat[] = ['llama-vid', 'video-chatgpt', 'jsonl'];
-
-export const ExportOptions = z.object({
-  format: ExportFormat,
-  outDir: z.string().min(1),
-  /** Empty or absent: every film of the project. */
-  filmIds: z.array(z.number().int().positive()).default([]),
-  includeDrafts: z.boolean().default(false),
-  /** Encode mp4 clips (llama-vid and video-chatgpt default on, jsonl off; story-js never). */
-  clips: z.boolean().optional(),
-  /** Write a .srt beside each clip that has dialogue. */
-  subtitles: z.boolean().default(true),
-  /** Clip frame rate; every keyframe lasts one second, i.e. `fps` identical frames. */
-  fps: z.number().int().min(1).max(30).default(1),
-  /** Longest clip side in pixels (the film's first picture sets the shape). */
-  maxSize: z.number().int().min(16).max(4096).default(1024),
-});
-export type ExportOptions = z.output<typeof ExportOptions>;
-export type ExportOptionsInput = z.input<typeof ExportOptions>;
 
 /** Everything a format writer needs; it returns data files and never touches the disk itself. */
 export interface FormatContext {

@@ -1,7 +1,10 @@
 import type { JobKind } from './runner';
+import { exportJobKind } from '../export/job';
 
 /**
  * Every job kind the app can run. Feature areas append theirs (one import + one entry each);
  * the runner of each open project gets this list.
  */
-export const jobKinds: JobKind<any>[] = [];
+export const jobKinds: JobKind<any>[] = [
+  exportJobKind,
+];

@@ -3,6 +3,7 @@ import {
   Character, FilmDetail, FilmSummary, Frame, DialogueLine, Id, ItemRef, Job, QaPair, QaKind,
   ReviewState, Storyboard,
 } from './entities';
+import { exportMethods } from './methods-export';
 
 /**
  * The single renderer ↔ main contract. Each method has a zod schema for its input and its output;
@@ -104,6 +105,7 @@ const coreMethods = {
  */
 export const methods = {
   ...coreMethods,
+  ...exportMethods,
 } as const;
 
 export type Methods = typeof methods;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
 import * as project from './project';
@@ -12,6 +13,7 @@ export interface CommandModule {
 
 // One line per command module. Keep alphabetical to avoid merge noise.
 export const commandModules: CommandModule[] = [
+  exportCmd,
   importCmd,
   info,
   project,

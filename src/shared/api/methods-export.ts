@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { Id, Job } from './entities';
+
+/** Export area: dataset export jobs, statistics, and reading back an export's manifest. */
+
+export const ExportFormat = z.enum(['llama-vid', 'video-chatgpt', 'story-js', 'jsonl']);
+export type ExportFormat = z.infer<typeof ExportFormat>;
+
+export const ExportOptions = z.object({
+  format: ExportFormat,
+  outDir: z.string().min(1).max(4096),
+  /** Empty: every film of the project. */
+  filmIds: z.array(Id).max(100_000).default([]),
+  includeDrafts: z.boolean().default(false),
+  /** Encode mp4 clips (default: on for llama-vid and video-chatgpt, off for jsonl; story-js never). */
+  clips: z.boolean().optional(),
+  /** Write a .srt beside each clip that has dialogue. */
+  subtitles: z.boolean().default(true),
+  /** Clip frame rate; every keyframe lasts one second, i.e. `fps` identical frames. */
+  fps: z.number().int().min(1).max(30).default(1),
+  /** Longest clip side in pixels (the film's first picture sets the shape). */
+  maxSize: z.number().int().min(16).max(4096).default(1024),
+}).strict();
+export type ExportOptions = z.output<typeof ExportOptions>;
+export type ExportOptionsInput = z.input<typeof ExportOptions>;
+
+const QaKindCounts = z.object({
+  describe: z.number().int(), what: z.number().int(), why: z.number().int(), how: z.number().int(),
+  where: z.number().int(), who: z.number().int(), when: z.number().int(), other: z.number().int(),
+});
+
+export const Distribution = z.object({
+  count: z.number().int(), min: z.number(), max: z.number(), mean: z.number(), median: z.number(), p90: z.number(),
+});
+export type Distribution = z.infer<typeof Distribution>;
+
+const Excluded = z.object({ frames: z.number().int(), dialogueLines: z.number().int(), qaPairs: z.number().int() });
+
+export const DatasetStats = z.object({
+  films: z.number().int(),
+  chapters: z.number().int(),
+  subchapters: z.number().int(),
+  frames: z.number().int(),
+  unrenderedFrames: z.number().int(),
+  dialogueLines: z.number().int(),
+  qaPairs: z.object({ film: z.number().int(), chapter: z.number().int(), subchapter: z.number().int(), total: z.number().int() }),
+  questionKinds: QaKindCounts,
+  answerWords: Distribution,
+  questionWords: Distribution,
+  dialogueWords: Distribution,
+  framesPerFilm: Distribution,
+  perFilm: z.array(z.object({
+    filmId: Id, title: z.string(), frames: z.number().int(), dialogueLines: z.number().int(), qaPairs: z.number().int(),
+  })),
+  excluded: Excluded,
+});
+export type DatasetStats = z.infer<typeof DatasetStats>;
+
+export const ExportManifest = z.object({
+  formatVersion: z.number().int(),
+  generator: z.string(),
+  appVersion: z.string(),
+  format: ExportFormat,
+  settings: z.object({
+    includeDrafts: z.boolean(), clips: z.boolean(), subtitles: z.boolean(), fps: z.number().int(), maxSize: z.number().int(),
+    filmIds: z.array(Id),
+  }),
+  films: z.array(z.object({
+    id: Id, title: z.string(), dir: z.string(), clipWidth: z.number().int().nullable(), clipHeight: z.number().int().nullable(),
+  })),
+  counts: z.object({
+    records: z.record(z.string(), z.number().int()),
+    clips: z.number().int(),
+    keyframesInClips: z.number().int(),
+    unrenderedFrames: z.number().int(),
+    excluded: Excluded,
+  }),
+  stats: DatasetStats,
+  files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
+});
+export type ExportManifest = z.infer<typeof ExportManifest>;
+
+export const exportMethods = {
+  /** Queues an export job; progress arrives as job.progress events, cancel with jobs.cancel. */
+  'export.start': { input: ExportOptions, output: Job },
+  /** Statistics of what an export with these settings would contain (no files written). */
+  'export.stats': {
+    input: z.object({ filmIds: z.array(Id).max(100_000).default([]), includeDrafts: z.boolean().default(false) }).strict(),
+    output: DatasetStats,
+  },
+  /** The manifest an earlier export left in a folder, or null. */
+  'export.manifest': {
+    input: z.object({ outDir: z.string().min(1).max(4096), format: ExportFormat }).strict(),
+    output: ExportManifest.nullable(),
+  },
+} as const;
