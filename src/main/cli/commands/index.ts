@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import * as buildTiGrad from './build-ti-grad';
 import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
 import * as project from './project';
+import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
 
@@ -13,10 +15,12 @@ export interface CommandModule {
 
 // One line per command module. Keep alphabetical to avoid merge noise.
 export const commandModules: CommandModule[] = [
+  buildTiGrad,
   exportCmd,
   importCmd,
   info,
   project,
+  render,
   serve,
   style,
 ];
