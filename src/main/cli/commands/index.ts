@@ -5,6 +5,7 @@ import * as importCmd from './import';
 import * as info from './info';
 import * as project from './project';
 import * as render from './render';
+import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
 
@@ -20,6 +21,7 @@ export const commandModules: CommandModule[] = [
   importCmd,
   info,
   project,
+  render,
   render,
   serve,
   style,
