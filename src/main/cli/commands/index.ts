@@ -4,8 +4,6 @@ import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
 import * as project from './project';
-import * as render from './render';
-import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
 
@@ -21,8 +19,6 @@ export const commandModules: CommandModule[] = [
   importCmd,
   info,
   project,
-  render,
-  render,
   serve,
   style,
 ];
