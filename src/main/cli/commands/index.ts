@@ -4,6 +4,7 @@ import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
 import * as project from './project';
+import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
 
@@ -19,6 +20,7 @@ export const commandModules: CommandModule[] = [
   importCmd,
   info,
   project,
+  render,
   serve,
   style,
 ];
