@@ -11,6 +11,7 @@ import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, listCharacters, listFilms,
 } from '../story/film-reader';
+import { renderHandlers } from '../render/api-handlers';
 
 type Handler<M extends MethodName> = (
   ctx: AppContext, input: z.output<Methods[M]['input']>,
@@ -95,5 +96,6 @@ const coreHandlers = {
 /** Every method of the contract; areas export `Pick<HandlerMap, …>` maps that are spread here. */
 export const handlers: HandlerMap = {
   ...coreHandlers,
+  ...renderHandlers,
   ...exportHandlers,
 };

@@ -1,5 +1,6 @@
 import type { JobKind } from './runner';
 import { exportJobKind } from '../export/job';
+import { renderJobKind } from '../render/render-job';
 
 /**
  * Every job kind the app can run. Feature areas append theirs (one import + one entry each);
@@ -7,4 +8,5 @@ import { exportJobKind } from '../export/job';
  */
 export const jobKinds: JobKind<any>[] = [
   exportJobKind,
+  renderJobKind(),
 ];

@@ -8,15 +8,25 @@ import { filmIdOf } from './film-reader';
  * after), written in the same transaction as the edit itself, so undo/redo survive restarts.
  */
 
-type Table = 'frame' | 'dialogue_line' | 'qa_pair';
-type Values = Record<string, string | number | null>;
-interface Change { table: Table; id: number; before: Values; after: Values }
+type Table = 'frame' | 'dialogue_line' | 'qa_pair' | 'render';
+export type Values = Record<string, string | number | null>;
+/**
+ * One row's change. Both sides set: an update of those columns. `before` null: the edit inserted
+ * the row (`after` is the whole row); `after` null: the edit deleted it (`before` is the whole row).
+ */
+export interface Change { table: Table; id: number; before: Values | null; after: Values | null }
 
 const TABLE_OF: Record<ItemRef['type'], Table> = { frame: 'frame', dialogue: 'dialogue_line', qa: 'qa_pair' };
 const EDITABLE: Record<Table, readonly string[]> = {
   frame: ['description', 'scene', 'stale', 'review_state', 'review_note', 'reviewed_at'],
   dialogue_line: ['text', 'speaker', 'after_frame', 'seq', 'review_state', 'review_note', 'reviewed_at'],
   qa_pair: ['question', 'answer', 'kind', 'review_state', 'review_note', 'reviewed_at'],
+  // Renders are only ever inserted or deleted with their frame, never updated by an edit.
+  render: [],
+};
+/** Columns moved by structure edits (insert, delete, reorder); not editable through editItem. */
+const STRUCTURAL: Record<Table, readonly string[]> = {
+  frame: ['position'], dialogue_line: ['after_frame', 'seq'], qa_pair: ['position'], render: [],
 };
 
 function assertColumns(table: Table, values: Values): void {
@@ -25,12 +35,44 @@ function assertColumns(table: Table, values: Values): void {
   }
 }
 
-function applyValues(db: Database.Database, table: Table, id: number, values: Values): void {
+function applyValues(db: Database.Database, table: Table, id: number, values: Values, structural = false): void {
   const cols = Object.keys(values);
   if (cols.length === 0) return;
-  assertColumns(table, values);
+  if (structural) {
+    for (const col of cols) {
+      if (!EDITABLE[table].includes(col) && !STRUCTURAL[table].includes(col)) {
+        throw new AppError('invalid_field', `${table}.${col} cannot be edited`, { table, col });
+      }
+    }
+  } else assertColumns(table, values);
   const sql = `UPDATE ${table} SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @__id`;
   db.prepare(sql).run({ ...values, __id: id });
+}
+
+const ROW_COLUMN = /^[a-z_][a-z0-9_]*$/;
+
+/** Brings one row to the state of one side of a change: update, re-insert or delete it. */
+function applySide(db: Database.Database, c: Change, side: 'before' | 'after'): void {
+  const target = c[side];
+  const other = side === 'after' ? c.before : c.after;
+  if (target === null) {
+    db.prepare(`DELETE FROM ${c.table} WHERE id = ?`).run(c.id);
+  } else if (other === null) {
+    const cols = Object.keys(target);
+    for (const col of cols) if (!ROW_COLUMN.test(col)) throw new AppError('invalid_field', `${c.table}.${col} is not a column`);
+    db.prepare(`INSERT INTO ${c.table} (id, ${cols.join(', ')}) VALUES (@__id, ${cols.map((k) => `@${k}`).join(', ')})`)
+      .run({ ...target, __id: c.id });
+  } else {
+    applyValues(db, c.table, c.id, target, true);
+  }
+}
+
+/** The whole row (without id) as stored, for insert/delete records. */
+export function readRow(db: Database.Database, table: Table, id: number): Values {
+  const row = db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
+  if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
+  const { id: _id, ...rest } = row;
+  return rest;
 }
 
 function readValues(db: Database.Database, table: Table, id: number, cols: string[]): Values {
@@ -39,11 +81,15 @@ function readValues(db: Database.Database, table: Table, id: number, cols: strin
   return row;
 }
 
-/** Records and applies a group of changes as one undoable edit; a new edit discards the redo stack. */
-function commitEdit(db: Database.Database, filmId: number, label: string, changes: Change[]): void {
-  const effective = changes.filter((c) => Object.keys(c.after).some((k) => c.after[k] !== c.before[k]));
+/**
+ * Records and applies a group of changes as one undoable edit; a new edit discards the redo stack.
+ * Structure edits (src/main/story/structure-edits.ts) pass row inserts and deletes too.
+ */
+export function commitEdit(db: Database.Database, filmId: number, label: string, changes: Change[]): void {
+  const effective = changes.filter((c) => c.before === null || c.after === null
+    || Object.keys(c.after).some((k) => c.after![k] !== c.before![k]));
   if (effective.length === 0) return;
-  for (const c of effective) applyValues(db, c.table, c.id, c.after);
+  for (const c of effective) applySide(db, c, 'after');
   db.prepare('DELETE FROM edit_log WHERE film_id = ? AND undone = 1').run(filmId);
   db.prepare('INSERT INTO edit_log (film_id, label, changes_json) VALUES (?, ?, ?)')
     .run(filmId, label, JSON.stringify(effective));
@@ -118,7 +164,7 @@ export function undo(db: Database.Database, filmId: number): EditRecord | null {
       .get(filmId) as EditRow | undefined;
     if (!row) return null;
     const rec = toRecord(row);
-    for (const c of [...rec.changes].reverse()) applyValues(db, c.table, c.id, c.before);
+    for (const c of [...rec.changes].reverse()) applySide(db, c, 'before');
     db.prepare('UPDATE edit_log SET undone = 1 WHERE id = ?').run(rec.id);
     return rec;
   })();
@@ -131,16 +177,16 @@ export function redo(db: Database.Database, filmId: number): EditRecord | null {
       .get(filmId) as EditRow | undefined;
     if (!row) return null;
     const rec = toRecord(row);
-    for (const c of rec.changes) applyValues(db, c.table, c.id, c.after);
+    for (const c of rec.changes) applySide(db, c, 'after');
     db.prepare('UPDATE edit_log SET undone = 0 WHERE id = ?').run(rec.id);
     return rec;
   })();
 }
 
 /** Entity types touched by an edit, for change notifications. */
-export function touchedEntities(changes: Change[]): { type: 'frame' | 'dialogue' | 'qa'; ids: number[] }[] {
-  const map: Record<Table, 'frame' | 'dialogue' | 'qa'> = { frame: 'frame', dialogue_line: 'dialogue', qa_pair: 'qa' };
-  const out = new Map<'frame' | 'dialogue' | 'qa', number[]>();
+export function touchedEntities(changes: Change[]): { type: 'frame' | 'dialogue' | 'qa' | 'render'; ids: number[] }[] {
+  const map: Record<Table, 'frame' | 'dialogue' | 'qa' | 'render'> = { frame: 'frame', dialogue_line: 'dialogue', qa_pair: 'qa', render: 'render' };
+  const out = new Map<'frame' | 'dialogue' | 'qa' | 'render', number[]>();
   for (const c of changes) {
     const t = map[c.table];
     out.set(t, [...(out.get(t) ?? []), c.id]);

@@ -4,6 +4,8 @@ import {
   ReviewState, Storyboard,
 } from './entities';
 import { exportMethods } from './methods-export';
+import { renderMethods } from './methods-render';
+import { curationMethods } from './methods-curation';
 
 /**
  * The single renderer ↔ main contract. Each method has a zod schema for its input and its output;
@@ -105,6 +107,8 @@ const coreMethods = {
  */
 export const methods = {
   ...coreMethods,
+  ...renderMethods,
+  ...curationMethods,
   ...exportMethods,
 } as const;
 

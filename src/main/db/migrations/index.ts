@@ -1,5 +1,6 @@
 import { sql as story } from './001-story';
 import { sql as production } from './002-production';
+import { sql as render } from './005-render';
 
 /**
  * Ordered schema migrations. Never edit one that has shipped: its checksum is recorded in every
@@ -15,4 +16,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { id: 1, name: 'story', sql: story },
   { id: 2, name: 'production', sql: production },
+  { id: 5, name: 'render', sql: render },
 ];

@@ -1,0 +1,81 @@
+import type Database from 'better-sqlite3';
+import type { RenderScope, RenderSettings } from '../../shared/api/methods-render';
+import { AppError } from '../../shared/errors';
+import { assembleFramePrompt, DEFAULT_NEGATIVE_PROMPT, type NamedCharacter } from './prompt';
+
+/** Frames to render, in film order, each with its index in the whole film (the seed policy uses it). */
+
+export interface FrameToRender { frameId: number; filmIndex: number; description: string }
+interface OrderedFrame extends FrameToRender { subchapterId: number; chapterId: number }
+
+export function filmFramesInOrder(db: Database.Database, filmId: number): OrderedFrame[] {
+  const rows = db.prepare(`SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
+    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    WHERE c.film_id = ? ORDER BY c.position, c.id, s.position, s.id, fr.position, fr.id`).all(filmId) as
+    { frameId: number; description: string; subchapterId: number; chapterId: number }[];
+  return rows.map((r, i) => ({ frameId: r.frameId, filmIndex: i, description: r.description, subchapterId: r.subchapterId, chapterId: r.chapterId }));
+}
+
+export function framesInScope(db: Database.Database, filmId: number, scope: RenderScope): FrameToRender[] {
+  const all = filmFramesInOrder(db, filmId);
+  let picked: typeof all;
+  switch (scope.kind) {
+    case 'film': picked = all; break;
+    case 'chapter': picked = all.filter((f) => f.chapterId === scope.chapterId); break;
+    case 'subchapter': picked = all.filter((f) => f.subchapterId === scope.subchapterId); break;
+    case 'frames': {
+      const wanted = new Set(scope.frameIds);
+      picked = all.filter((f) => wanted.has(f.frameId));
+      const missing = scope.frameIds.filter((id) => !picked.some((f) => f.frameId === id));
+      if (missing.length) throw new AppError('not_found', `Frame(s) ${missing.join(', ')} are not in film ${filmId}`, { filmId, missing });
+      break;
+    }
+  }
+  if (picked.length === 0 && scope.kind !== 'film') {
+    throw new AppError('not_found', `No frames in ${scope.kind} ${JSON.stringify(scope)} of film ${filmId}`, { filmId, scope });
+  }
+  return picked.map(({ frameId, filmIndex, description }) => ({ frameId, filmIndex, description }));
+}
+
+/** Resolves "chapter:N" / "subchapter:N.M" (1-based positions as shown in the UI) to a scope. */
+export function parseScopeSpec(db: Database.Database, filmId: number, spec: string | undefined): RenderScope {
+  if (!spec || spec === 'film') return { kind: 'film' };
+  const ch = /^chapter:(\d+)$/.exec(spec);
+  const sub = /^subchapter:(\d+)\.(\d+)$/.exec(spec);
+  const chapters = db.prepare('SELECT id FROM chapter WHERE film_id = ? ORDER BY position, id').all(filmId) as { id: number }[];
+  const n = Number((ch ?? sub)?.[1]);
+  if ((!ch && !sub) || n < 1) {
+    throw new AppError('invalid_input', `--scope "${spec}": expected chapter:N or subchapter:N.M (1-based)`, { spec });
+  }
+  const chapter = chapters[n - 1];
+  if (!chapter) throw new AppError('not_found', `--scope "${spec}": film ${filmId} has ${chapters.length} chapter(s)`, { spec });
+  if (ch) return { kind: 'chapter', chapterId: chapter.id };
+  const subs = db.prepare('SELECT id FROM subchapter WHERE chapter_id = ? ORDER BY position, id').all(chapter.id) as { id: number }[];
+  const m = Number(sub![2]);
+  const s = subs[m - 1];
+  if (!s || m < 1) throw new AppError('not_found', `--scope "${spec}": chapter ${n} has ${subs.length} subchapter(s)`, { spec });
+  return { kind: 'subchapter', subchapterId: s.id };
+}
+
+export function filmCharacters(db: Database.Database, filmId: number): NamedCharacter[] {
+  return db.prepare('SELECT name, lookalike FROM character WHERE film_id = ? ORDER BY position').all(filmId) as NamedCharacter[];
+}
+
+export function filmKeyword(db: Database.Database, filmId: number): string {
+  const row = db.prepare('SELECT style_keyword FROM film WHERE id = ?').get(filmId) as { style_keyword: string } | undefined;
+  if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
+  return row.style_keyword;
+}
+
+export function framePrompt(db: Database.Database, filmId: number, description: string): string {
+  return assembleFramePrompt(filmKeyword(db, filmId), description, filmCharacters(db, filmId));
+}
+
+export function negativePromptOf(settings: RenderSettings): string {
+  return settings.negativePrompt ?? DEFAULT_NEGATIVE_PROMPT;
+}
+
+/** Seed policy of the release: base seed + frame index; variant v adds v × 100003 so variants never meet a neighbour's seed. */
+export function seedFor(settings: RenderSettings, filmIndex: number, variant: number): number {
+  return (settings.baseSeed + filmIndex + variant * 100_003) % 2 ** 32;
+}

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Project } from '../project/project';
+import { writeFileAtomic } from '../util/atomic-write';
+
+/**
+ * Content-addressed image files: assets/images/<first 2 hex>/<sha256>.<ext>, one `asset` row each.
+ * Storing the same bytes twice costs nothing; a row is only written after its file is durable.
+ */
+
+export interface StoredImage { sha256: string; relPath: string; width: number | null; height: number | null }
+
+const EXT: Record<string, string> = { 'image/png': 'png', 'image/webp': 'webp', 'image/jpeg': 'jpg' };
+
+export function imageRelPath(sha256: string, mime: string): string {
+  return `images/${sha256.slice(0, 2)}/${sha256}.${EXT[mime] ?? 'bin'}`;
+}
+
+export async function storeImage(project: Project, bytes: Buffer, mime = 'image/png'): Promise<StoredImage> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const existing = project.db.prepare('SELECT rel_path, width, height FROM asset WHERE sha256 = ?').get(sha256) as
+    { rel_path: string; width: number | null; height: number | null } | undefined;
+  if (existing && existsSync(join(project.assetsDir, existing.rel_path))) {
+    return { sha256, relPath: existing.rel_path, width: existing.width, height: existing.height };
+  }
+  const relPath = existing?.rel_path ?? imageRelPath(sha256, mime);
+  const meta = await sharp(bytes).metadata();
+  writeFileAtomic(join(project.assetsDir, relPath), bytes);
+  project.db.prepare(`INSERT INTO asset (sha256, rel_path, mime, bytes, width, height) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (sha256) DO NOTHING`).run(sha256, relPath, mime, bytes.length, meta.width ?? null, meta.height ?? null);
+  return { sha256, relPath, width: meta.width ?? null, height: meta.height ?? null };
+}
+
+export function readStoredImage(project: Project, sha256: string): Buffer {
+  const row = project.db.prepare('SELECT rel_path FROM asset WHERE sha256 = ?').get(sha256) as { rel_path: string } | undefined;
+  if (!row) throw new Error(`No asset ${sha256}`);
+  return readFileSync(join(project.assetsDir, row.rel_path));
+}

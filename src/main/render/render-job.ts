@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { RenderScope, RenderSettings } from '../../shared/api/methods-render';
+import { AppError } from '../../shared/errors';
+import type { JobContext, JobKind } from '../jobs/runner';
+import { framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
+import { storeImage } from './image-store';
+import { loadKeyframeRenderer, type KeyframeRenderer } from './keyframe-renderer';
+
+/**
+ * Job kind "render.keyframes": renders the frames of a scope, in film order, on the GPU lane.
+ * The frame list is fixed in the checkpoint on the first run; each finished frame is written
+ * (render rows, keyframe choice, stale flag, checkpoint) in one transaction, so a job stopped at
+ * any moment resumes with the next unfinished frame and never renders a finished one twice.
+ */
+
+export const RENDER_JOB = 'render.keyframes';
+
+export const RenderJobParams = z.object({
+  filmId: z.number().int().positive(),
+  scope: RenderScope,
+  /** Explicit seed for a single-frame re-render (variant v adds v × 100003). */
+  seed: z.number().int().min(0).optional(),
+  onlyMissing: z.boolean().default(false),
+  /** Settings captured when the job was queued, so a resumed job renders like it started. */
+  settings: RenderSettings,
+});
+export type RenderJobParams = z.infer<typeof RenderJobParams>;
+
+interface Checkpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
+
+export type RendererFactory = (settings: RenderSettings) => Promise<KeyframeRenderer>;
+
+function isCancel(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (err instanceof AppError && err.code === 'diffusion.cancelled');
+}
+
+export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRenderer: RendererFactory): Promise<void> {
+  const { db } = ctx.project;
+  const { filmId, settings } = ctx.params;
+  let cp = ctx.checkpoint as Checkpoint | null;
+  if (!cp) {
+    let frames = framesInScope(db, filmId, ctx.params.scope);
+    if (ctx.params.onlyMissing) {
+      const hasKeyframe = db.prepare(`SELECT 1 FROM render r JOIN frame f ON f.id = r.frame_id
+        WHERE r.frame_id = ? AND r.is_keyframe = 1 AND r.status = 'done' AND f.stale = 0 LIMIT 1`);
+      frames = frames.filter((f) => !hasKeyframe.get(f.frameId));
+    }
+    cp = { frames: frames.map(({ frameId, filmIndex }) => ({ frameId, filmIndex })), done: [], failed: [] };
+    ctx.saveCheckpoint(cp);
+  }
+  const done = new Set(cp.done);
+  // A retry (resume after failure) renders the failed frames again.
+  const failed: number[] = [];
+  const total = cp.frames.length;
+  const todo = cp.frames.filter((f) => !done.has(f.frameId));
+  if (todo.length === 0) {
+    ctx.progress(1, `${total} frame(s) rendered`);
+    return;
+  }
+  ctx.progress(done.size / Math.max(total, 1), `Loading model ${settings.model}`);
+  const renderer = await loadRenderer(settings);
+  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
+      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
+  const settingsJson = JSON.stringify(settings);
+  const negative = negativePromptOf(settings);
+  try {
+    for (const f of todo) {
+      if (ctx.signal.aborted) return;
+      const row = frameRow.get(f.frameId) as { description: string } | undefined;
+      const ordinal = done.size + failed.length + 1;
+      if (!row) {
+        // Deleted since the job was queued: nothing to render.
+        done.add(f.frameId);
+        ctx.saveCheckpoint({ ...cp, done: [...done], failed });
+        continue;
+      }
+      const prompt = framePrompt(db, filmId, row.description);
+      const images: { variant: number; seed: number; sha256: string }[] = [];
+      let error: unknown = null;
+      for (let v = 0; v < settings.variants; v++) {
+        const seed = ctx.params.seed !== undefined ? (ctx.params.seed + v * 100_003) % 2 ** 32 : seedFor(settings, f.filmIndex, v);
+        try {
+          const png = await renderer.render({
+            prompt, negativePrompt: negative, seed, signal: ctx.signal,
+            onStep: (step, steps) => ctx.progress(
+              (done.size + failed.length + (v + step / steps) / settings.variants) / total,
+              `Frame ${ordinal}/${total} · variant ${v + 1}/${settings.variants} · step ${step}/${steps}`),
+          });
+          const stored = await storeImage(ctx.project, png, 'image/png');
+          images.push({ variant: v, seed, sha256: stored.sha256 });
+        } catch (err) {
+          if (isCancel(err, ctx.signal)) return;
+          error = err;
+          break;
+        }
+      }
+      const renderIds: number[] = [];
+      db.transaction(() => {
+        if (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          renderIds.push(Number(insertRender.run(f.frameId, images.length, 'failed', null, 0, renderer.model, prompt,
+            settingsJson, 0, message, ctx.jobId).lastInsertRowid));
+          failed.push(f.frameId);
+        } else {
+          db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(f.frameId);
+          for (const img of images) {
+            renderIds.push(Number(insertRender.run(f.frameId, img.variant, 'done', img.sha256, img.seed, renderer.model, prompt,
+              settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
+          }
+          db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(f.frameId);
+          done.add(f.frameId);
+        }
+        ctx.saveCheckpoint({ ...cp, done: [...done], failed });
+      })();
+      ctx.events.emit('data.changed', { filmId, entities: [{ type: 'frame', ids: [f.frameId] }, { type: 'render', ids: renderIds }] });
+      ctx.progress((done.size + failed.length) / total, `Frame ${ordinal}/${total} ${error ? 'failed' : 'rendered'}`);
+    }
+  } finally {
+    await renderer.release();
+  }
+  if (failed.length > 0) {
+    throw new AppError('render.frames_failed', `${failed.length} of ${total} frame(s) failed to render (frame ids ${failed.slice(0, 20).join(', ')}${failed.length > 20 ? ', …' : ''}); resume the job to retry them`,
+      { failed });
+  }
+}
+
+export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRenderer): JobKind<RenderJobParams> {
+  return {
+    kind: RENDER_JOB,
+    lane: 'gpu',
+    params: RenderJobParams,
+    run: (ctx) => runRenderJob(ctx, loadRenderer),
+  };
+}

@@ -1,0 +1,62 @@
+import type Database from 'better-sqlite3';
+import type { ReviewState } from '../../shared/api/entities';
+import type { SearchHit } from '../../shared/api/methods-curation';
+
+/**
+ * Text search across a film for curators: frame descriptions and scenes, dialogue text and
+ * speakers, QA questions and answers. Case- and accent-insensitive substring match, in story order.
+ */
+
+function fold(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLocaleLowerCase();
+}
+
+function snippet(text: string, at: number, length: number): string {
+  const start = Math.max(0, at - 40);
+  const end = Math.min(text.length, at + length + 60);
+  return `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`;
+}
+
+interface Row { id: number; state: ReviewState; [field: string]: string | number | null }
+
+export function searchFilm(db: Database.Database, filmId: number, query: string, state: ReviewState | undefined, limit: number):
+  { hits: SearchHit[]; total: number } {
+  const q = fold(query.trim());
+  const sources: { type: SearchHit['type']; fields: string[]; rows: Row[] }[] = [
+    {
+      type: 'frame', fields: ['description', 'scene'],
+      rows: db.prepare(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM frame fr
+        JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+        WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position, fr.id`).all(filmId) as Row[],
+    },
+    {
+      type: 'dialogue', fields: ['text', 'speaker'],
+      rows: db.prepare(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM dialogue_line d
+        JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+        WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq, d.id`).all(filmId) as Row[],
+    },
+    {
+      type: 'qa', fields: ['question', 'answer'],
+      rows: db.prepare(`SELECT id, review_state AS state, question, answer FROM qa_pair WHERE film_id = ?
+        ORDER BY scope, position, id`).all(filmId) as Row[],
+    },
+  ];
+  const hits: SearchHit[] = [];
+  let total = 0;
+  for (const src of sources) {
+    for (const row of src.rows) {
+      if (state && row.state !== state) continue;
+      for (const field of src.fields) {
+        const value = row[field];
+        if (typeof value !== 'string') continue;
+        const at = q === '' ? 0 : fold(value).indexOf(q);
+        if (at < 0) continue;
+        total++;
+        // Folding can change lengths (decomposed accents); the snippet position is approximate then.
+        if (hits.length < limit) hits.push({ type: src.type, id: row.id, field, snippet: snippet(value, at, q.length), state: row.state });
+        break;
+      }
+    }
+  }
+  return { hits, total };
+}

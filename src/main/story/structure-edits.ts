@@ -1,0 +1,189 @@
+import type Database from 'better-sqlite3';
+import { AppError } from '../../shared/errors';
+import { commitEdit, readRow, type Change, type Values } from './edits';
+import { filmIdOf } from './film-reader';
+
+/**
+ * Structure edits of the storyboard as undoable edit-log records: insert, delete and reorder frames
+ * and dialogue lines. Each is one edit made of row inserts/deletes and the position shifts they
+ * cause, so undo puts every row (and a deleted frame's renders) back exactly where it was.
+ *
+ * Positions: frames of a subchapter are ordered by `position` (kept 0..n-1); a dialogue line sits
+ * after `after_frame` frames of its subchapter, lines at one spot ordered by `seq` (kept 0..k-1).
+ */
+
+function subchapterFilm(db: Database.Database, subchapterId: number): number {
+  const row = db.prepare('SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?')
+    .get(subchapterId) as { f: number } | undefined;
+  if (!row) throw new AppError('not_found', `No subchapter with id ${subchapterId}`, { subchapterId });
+  return row.f;
+}
+
+function nextId(db: Database.Database, table: 'frame' | 'dialogue_line'): number {
+  return (db.prepare(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${table}`).get() as { n: number }).n;
+}
+
+function update(table: Change['table'], id: number, before: Values, after: Values): Change {
+  return { table, id, before, after };
+}
+
+function framesOf(db: Database.Database, subchapterId: number): { id: number; position: number }[] {
+  return db.prepare('SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId) as
+    { id: number; position: number }[];
+}
+
+interface LineRow { id: number; after_frame: number; seq: number }
+function linesOf(db: Database.Database, subchapterId: number): LineRow[] {
+  return db.prepare('SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
+    .all(subchapterId) as LineRow[];
+}
+
+/** Changes that renumber frame positions to follow `order`. */
+function renumberFrames(order: { id: number; position: number }[]): Change[] {
+  return order.flatMap((f, i) => (f.position === i ? [] : [update('frame', f.id, { position: f.position }, { position: i })]));
+}
+
+/** Changes that put lines at a spot in the given order (seq 0..k-1) at after_frame `spot`. */
+function placeLines(lines: LineRow[], spot: number): Change[] {
+  return lines.flatMap((l, i) => (l.after_frame === spot && l.seq === i ? []
+    : [update('dialogue_line', l.id, { after_frame: l.after_frame, seq: l.seq }, { after_frame: spot, seq: i })]));
+}
+
+export interface InsertFrame { subchapterId: number; index: number; description: string; scene?: string }
+
+/** Inserts a frame so that `index` frames precede it; lines after those frames stay before it. */
+export function insertFrame(db: Database.Database, input: InsertFrame): { filmId: number; frameId: number } {
+  return db.transaction(() => {
+    const filmId = subchapterFilm(db, input.subchapterId);
+    const frames = framesOf(db, input.subchapterId);
+    const index = Math.max(0, Math.min(input.index, frames.length));
+    const frameId = nextId(db, 'frame');
+    const order = [...frames];
+    order.splice(index, 0, { id: frameId, position: index });
+    const changes: Change[] = [];
+    // Shift the frames at and after the insertion point, then add the new row.
+    order.forEach((f, i) => {
+      if (f.id !== frameId && f.position !== i) changes.push(update('frame', f.id, { position: f.position }, { position: i }));
+    });
+    for (const l of linesOf(db, input.subchapterId)) {
+      if (l.after_frame > index) changes.push(update('dialogue_line', l.id, { after_frame: l.after_frame }, { after_frame: l.after_frame + 1 }));
+    }
+    changes.push({
+      table: 'frame', id: frameId, before: null,
+      after: {
+        subchapter_id: input.subchapterId, position: index, description: input.description, scene: input.scene ?? '',
+        review_state: 'draft', review_note: null, reviewed_at: null, stale: 0,
+      },
+    });
+    commitEdit(db, filmId, `Insert frame ${index + 1}`, changes);
+    return { filmId, frameId };
+  })();
+}
+
+/** Deletes a frame (and its renders); lines that followed it now follow the frame before it. */
+export function deleteFrame(db: Database.Database, frameId: number): { filmId: number } {
+  return db.transaction(() => {
+    const filmId = filmIdOf(db, 'frame', frameId);
+    const row = readRow(db, 'frame', frameId);
+    const subchapterId = row.subchapter_id as number;
+    const frames = framesOf(db, subchapterId);
+    const index = frames.findIndex((f) => f.id === frameId);
+    const changes: Change[] = [];
+    const renders = db.prepare('SELECT id FROM render WHERE frame_id = ? ORDER BY id').all(frameId) as { id: number }[];
+    for (const r of renders) changes.push({ table: 'render', id: r.id, before: readRow(db, 'render', r.id), after: null });
+    changes.push({ table: 'frame', id: frameId, before: row, after: null });
+    changes.push(...renumberFrames(frames.filter((f) => f.id !== frameId)));
+    // Lines after the deleted frame join the spot before it, behind the lines already there.
+    const lines = linesOf(db, subchapterId);
+    const atSpot = lines.filter((l) => l.after_frame === index);
+    const moved = lines.filter((l) => l.after_frame === index + 1);
+    changes.push(...placeLines([...atSpot, ...moved], index));
+    for (const l of lines) {
+      if (l.after_frame > index + 1) changes.push(update('dialogue_line', l.id, { after_frame: l.after_frame }, { after_frame: l.after_frame - 1 }));
+    }
+    commitEdit(db, filmId, `Delete frame ${index + 1}`, changes);
+    return { filmId };
+  })();
+}
+
+/** Moves a frame to another place in its subchapter; dialogue lines keep their places between frames. */
+export function moveFrame(db: Database.Database, frameId: number, toIndex: number): { filmId: number } {
+  return db.transaction(() => {
+    const filmId = filmIdOf(db, 'frame', frameId);
+    const { subchapter_id: subchapterId } = readRow(db, 'frame', frameId);
+    const frames = framesOf(db, subchapterId as number);
+    const from = frames.findIndex((f) => f.id === frameId);
+    const to = Math.max(0, Math.min(toIndex, frames.length - 1));
+    const order = [...frames];
+    const [moving] = order.splice(from, 1);
+    order.splice(to, 0, moving);
+    commitEdit(db, filmId, `Move frame ${from + 1} to ${to + 1}`, renumberFrames(order));
+    return { filmId };
+  })();
+}
+
+export interface InsertDialogue { subchapterId: number; afterFrame: number; index?: number; speaker: string | null; text: string }
+
+export function insertDialogue(db: Database.Database, input: InsertDialogue): { filmId: number; id: number } {
+  return db.transaction(() => {
+    const filmId = subchapterFilm(db, input.subchapterId);
+    const frameCount = framesOf(db, input.subchapterId).length;
+    if (input.afterFrame > frameCount) {
+      throw new AppError('invalid_input', `afterFrame ${input.afterFrame}: subchapter ${input.subchapterId} has ${frameCount} frame(s)`,
+        { afterFrame: input.afterFrame, frameCount });
+    }
+    const spot = linesOf(db, input.subchapterId).filter((l) => l.after_frame === input.afterFrame);
+    const index = Math.max(0, Math.min(input.index ?? spot.length, spot.length));
+    const id = nextId(db, 'dialogue_line');
+    const changes: Change[] = [];
+    spot.forEach((l, i) => {
+      const seq = i < index ? i : i + 1;
+      if (l.seq !== seq) changes.push(update('dialogue_line', l.id, { seq: l.seq }, { seq }));
+    });
+    changes.push({
+      table: 'dialogue_line', id, before: null,
+      after: {
+        subchapter_id: input.subchapterId, after_frame: input.afterFrame, seq: index, speaker: input.speaker, text: input.text,
+        review_state: 'draft', review_note: null, reviewed_at: null,
+      },
+    });
+    commitEdit(db, filmId, 'Insert dialogue line', changes);
+    return { filmId, id };
+  })();
+}
+
+export function deleteDialogue(db: Database.Database, id: number): { filmId: number } {
+  return db.transaction(() => {
+    const filmId = filmIdOf(db, 'dialogue', id);
+    const row = readRow(db, 'dialogue_line', id);
+    const spot = linesOf(db, row.subchapter_id as number).filter((l) => l.after_frame === row.after_frame && l.id !== id);
+    commitEdit(db, filmId, 'Delete dialogue line', [
+      { table: 'dialogue_line', id, before: row, after: null },
+      ...placeLines(spot, row.after_frame as number),
+    ]);
+    return { filmId };
+  })();
+}
+
+/** Moves a line to the spot after `afterFrame` frames, as the `index`-th line there (default: last). */
+export function moveDialogue(db: Database.Database, id: number, afterFrame: number, index?: number): { filmId: number } {
+  return db.transaction(() => {
+    const filmId = filmIdOf(db, 'dialogue', id);
+    const row = readRow(db, 'dialogue_line', id);
+    const subchapterId = row.subchapter_id as number;
+    const frameCount = framesOf(db, subchapterId).length;
+    if (afterFrame > frameCount) {
+      throw new AppError('invalid_input', `afterFrame ${afterFrame}: subchapter ${subchapterId} has ${frameCount} frame(s)`,
+        { afterFrame, frameCount });
+    }
+    const lines = linesOf(db, subchapterId);
+    const self = lines.find((l) => l.id === id)!;
+    const source = lines.filter((l) => l.after_frame === self.after_frame && l.id !== id);
+    const target = lines.filter((l) => l.after_frame === afterFrame && l.id !== id);
+    const at = Math.max(0, Math.min(index ?? target.length, target.length));
+    target.splice(at, 0, self);
+    const changes = [...(self.after_frame === afterFrame ? [] : placeLines(source, self.after_frame)), ...placeLines(target, afterFrame)];
+    commitEdit(db, filmId, 'Move dialogue line', changes);
+    return { filmId };
+  })();
+}
