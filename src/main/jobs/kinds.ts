@@ -1,5 +1,6 @@
 import type { JobKind } from './runner';
 import { exportJobKind } from '../export/job';
+import { plotJobKind } from '../plot/plot-job';
 import { renderJobKind } from '../render/render-job';
 
 /**
@@ -8,5 +9,6 @@ import { renderJobKind } from '../render/render-job';
  */
 export const jobKinds: JobKind<any>[] = [
   exportJobKind,
+  plotJobKind,
   renderJobKind(),
 ];

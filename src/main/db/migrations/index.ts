@@ -1,5 +1,6 @@
 import { sql as story } from './001-story';
 import { sql as production } from './002-production';
+import { sql as plot } from './003-plot';
 import { sql as render } from './005-render';
 
 /**
@@ -16,5 +17,6 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { id: 1, name: 'story', sql: story },
   { id: 2, name: 'production', sql: production },
+  { id: 3, name: 'plot', sql: plot },
   { id: 5, name: 'render', sql: render },
 ];

@@ -1,0 +1,150 @@
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import { Id } from '../../shared/api/entities';
+import { toErrorPayload } from '../../shared/errors';
+import type { EventBus } from '../app/event-bus';
+import type { JobContext, JobKind } from '../jobs/runner';
+import { InvalidAnswerError, LlmClient, LlmRequestError, emptyUsage } from './llm-client';
+import { buildMessages, nodeVars } from './prompt-context';
+import { stmt } from './stmt';
+import { jsonSchemaOf, level1Schema, level2Schema, level3Schema } from './schemas';
+import { resolveApiKey } from './secret-store';
+import { resolveProvider } from './settings';
+import { getTemplate, type Level } from './templates';
+import {
+  commitLevel1, commitLevel2, commitLevel3, listNodes, markNodeFailed, pendingNodes, readPlotFilm, requeueFailed,
+  type NodeRow, type PlotFilm,
+} from './tree-store';
+
+/**
+ * The plot generation job: brings one or more films' expansion trees to their target level. The
+ * plot_node table is the resume state: a finished node is never requested again; nodes that were in
+ * flight when the job was cancelled or the process died are still 'pending' and go out again. Every
+ * node of every film in the job runs concurrently, bounded only by the endpoint's shared limiter;
+ * a node's children become runnable the moment its answer is committed.
+ */
+
+export const PLOT_JOB = 'plot.generate';
+
+export const PlotJobParams = z.object({
+  filmIds: z.array(Id).min(1),
+  /** Also retry nodes that failed in an earlier run. */
+  retryFailed: z.boolean().default(false),
+});
+export type PlotJobParams = z.infer<typeof PlotJobParams>;
+
+interface FilmRun { film: PlotFilm; client: LlmClient }
+
+function expectedNodes(f: PlotFilm): number {
+  const b = f.config.breadth;
+  return 1 + (f.expandUntil >= 2 ? b.chapters : 0) + (f.expandUntil >= 3 ? b.chapters * b.subchapters : 0);
+}
+
+function finishedNodes(db: Database.Database, f: PlotFilm): number {
+  return (stmt(db, `SELECT count(*) AS n FROM plot_node WHERE film_id = ? AND status != 'pending' AND level <= ?`)
+    .get(f.filmId, f.expandUntil) as { n: number }).n;
+}
+
+const schemaCache = new Map<string, { schema: z.ZodType<unknown>; jsonSchema: Record<string, unknown> }>();
+
+/** Schemas depend only on level and breadth; building them (and their JSON Schema) per node is wasted work. */
+function schemaFor(level: Level, f: PlotFilm) {
+  const b = f.config.breadth;
+  const key = `${level}:${JSON.stringify(b)}`;
+  let hit = schemaCache.get(key);
+  if (!hit) {
+    const schema = (level === 1 ? level1Schema(b) : level === 2 ? level2Schema(b) : level3Schema(b)) as z.ZodType<unknown>;
+    schemaCache.set(key, (hit = { schema, jsonSchema: jsonSchemaOf(schema) }));
+  }
+  return hit;
+}
+
+async function runNode(db: Database.Database, events: EventBus, run: FilmRun, node: NodeRow, signal: AbortSignal): Promise<void> {
+  const { film, client } = run;
+  const level = node.level;
+  const template = getTemplate(db, film.config.templates[level]);
+  const { schema, jsonSchema } = schemaFor(level, film);
+  const messages = buildMessages(template, level, nodeVars(db, film.filmId, node, film.config.breadth), jsonSchema);
+  const meta = { templateId: template.id, model: client.settings.model, usage: emptyUsage() };
+  try {
+    const res = await client.completeJson({
+      messages, schema, jsonSchema, name: `dreamframe_plot_level${level}`, signal,
+      headers: { 'x-dreamframe-node': node.key, 'x-dreamframe-film': String(film.filmId) },
+    });
+    Object.assign(meta, { model: res.model, usage: res.usage });
+    if (level === 1) {
+      commitLevel1(db, film.filmId, node.id, res.value as never, meta, res.raw);
+      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'film', ids: [film.filmId] }, { type: 'character', ids: [] }, { type: 'chapter', ids: [] }, { type: 'qa', ids: [] }] });
+    } else if (level === 2) {
+      const ids = commitLevel2(db, film.filmId, node, res.value as never, meta, res.raw);
+      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'subchapter', ids }, { type: 'qa', ids: [] }] });
+    } else {
+      const subId = commitLevel3(db, film.filmId, node, res.value as never, meta, res.raw);
+      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'subchapter', ids: [subId] }, { type: 'frame', ids: [] }, { type: 'dialogue', ids: [] }, { type: 'qa', ids: [] }] });
+    }
+  } catch (err) {
+    if (signal.aborted) throw err;
+    // The node fails, the film goes on: keep the raw answer and the usage it cost.
+    if (err instanceof InvalidAnswerError) {
+      markNodeFailed(db, node.id, { ...meta, usage: err.usage }, err.raw, err.toPayload());
+    } else if (err instanceof LlmRequestError) {
+      markNodeFailed(db, node.id, { ...meta, usage: err.usage }, null, err.toPayload());
+    } else {
+      markNodeFailed(db, node.id, meta, null, toErrorPayload(err));
+    }
+    events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'film', ids: [film.filmId] }] });
+  }
+}
+
+export async function runPlotJob(ctx: JobContext<PlotJobParams>): Promise<void> {
+  const db = ctx.project.db;
+  const runs = new Map<number, FilmRun>();
+  for (const filmId of ctx.params.filmIds) {
+    const film = readPlotFilm(db, filmId);
+    if (ctx.params.retryFailed && !ctx.checkpoint) requeueFailed(db, filmId);
+    const settings = resolveProvider(db, film.config.provider);
+    runs.set(filmId, { film, client: new LlmClient(settings, resolveApiKey(settings.apiKeyEnv).key) });
+  }
+  const total = [...runs.values()].reduce((n, r) => n + expectedNodes(r.film), 0);
+  // The node table is the real resume state; the checkpoint only marks "this job has started".
+  let done = [...runs.values()].reduce((n, r) => n + finishedNodes(db, r.film), 0);
+  ctx.saveCheckpoint({ startedWith: done, totalNodes: total });
+  const report = () => {
+    done++;
+    ctx.progress(total ? Math.min(1, done / total) : 1, `${done}/${total} plot nodes`);
+  };
+  ctx.progress(total ? done / total : 1, `${done}/${total} plot nodes`);
+
+  const started = new Set<number>();
+  const inFlight = new Set<Promise<void>>();
+  let firstError: unknown = null;
+  const launchReady = () => {
+    for (const run of runs.values()) {
+      for (const node of pendingNodes(db, run.film.filmId, run.film.expandUntil)) {
+        if (started.has(node.id)) continue;
+        started.add(node.id);
+        const p = runNode(db, ctx.events, run, node, ctx.signal)
+          .then(report, (err) => { firstError ??= err; })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    }
+  };
+
+  launchReady();
+  while (inFlight.size > 0) {
+    await Promise.race(inFlight);
+    if (!ctx.signal.aborted && firstError === null) launchReady();
+  }
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('cancelled');
+  if (firstError) throw firstError;
+  const failed = [...runs.values()].reduce((n, r) => n + listNodes(db, r.film.filmId).filter((x) => x.status === 'failed').length, 0);
+  ctx.progress(1, failed ? `finished; ${failed} node(s) failed (regenerate them to retry)` : 'finished');
+}
+
+export const plotJobKind: JobKind<PlotJobParams> = {
+  kind: PLOT_JOB,
+  lane: 'llm',
+  params: PlotJobParams,
+  run: runPlotJob,
+};

@@ -1,0 +1,50 @@
+import type Database from 'better-sqlite3';
+import type { Job } from '../../shared/api/entities';
+import { AppError } from '../../shared/errors';
+import type { JobRunner } from '../jobs/runner';
+import { PLOT_JOB } from './plot-job';
+import { Breadth } from './schemas';
+import { resolveProvider, type ProviderOverrides } from './settings';
+import { activeTemplateIds, type Level } from './templates';
+import { createPlotFilm, markForRegeneration, readPlotFilm, updatePlotFilm } from './tree-store';
+
+/** What the API handlers and the CLI call: create films, expand further, regenerate, all as one job. */
+
+export interface NewFilmsRequest {
+  themes: string[];
+  breadth?: Partial<Breadth>;
+  /** Run overrides (CLI flags); the model/endpoint/temperature that result are pinned on each film. */
+  provider?: ProviderOverrides;
+  expandUntil?: Level;
+}
+
+export function createFilms(db: Database.Database, req: NewFilmsRequest): number[] {
+  const themes = req.themes.map((t) => t.trim()).filter(Boolean);
+  if (themes.length === 0) throw new AppError('invalid_input', 'No theme given: pass at least one non-empty theme');
+  const breadth = Breadth.parse(req.breadth ?? {});
+  const settings = resolveProvider(db, req.provider);
+  const pinned = { baseUrl: settings.baseUrl, model: settings.model, temperature: settings.temperature, ...req.provider };
+  const templates = activeTemplateIds(db);
+  return db.transaction(() => themes.map((theme) =>
+    createPlotFilm(db, theme, { breadth, provider: pinned, templates }, req.expandUntil ?? 3)))();
+}
+
+export function startFilms(db: Database.Database, jobs: JobRunner, req: NewFilmsRequest): { filmIds: number[]; job: Job } {
+  const filmIds = createFilms(db, req);
+  return { filmIds, job: jobs.enqueue(PLOT_JOB, { filmIds }, filmIds.length === 1 ? filmIds[0] : null) };
+}
+
+/** Raises the film's target level (e.g. after editing level 1) and runs what is pending up to it. */
+export function expandFilm(db: Database.Database, jobs: JobRunner, filmId: number, untilLevel: Level, retryFailed = false): Job {
+  const film = readPlotFilm(db, filmId);
+  updatePlotFilm(db, filmId, { expandUntil: Math.max(untilLevel, film.expandUntil) as Level, templates: activeTemplateIds(db) });
+  return jobs.enqueue(PLOT_JOB, { filmIds: [filmId], retryFailed }, filmId);
+}
+
+/** Regenerates one node in place (and, on request, everything below it) with the project's current templates. */
+export function regenerateNode(db: Database.Database, jobs: JobRunner, filmId: number, key: string, children: boolean): Job {
+  readPlotFilm(db, filmId);
+  markForRegeneration(db, filmId, key, children);
+  updatePlotFilm(db, filmId, { templates: activeTemplateIds(db) });
+  return jobs.enqueue(PLOT_JOB, { filmIds: [filmId] }, filmId);
+}
