@@ -187,6 +187,7 @@ export class ClipWriter {
       hooks.onClip?.(clip, true);
       return existing;
     }
+    if (hooks.signal?.aborted) throw new AppError('cancelled', 'Export cancelled');
     const target = this.folder.path(clip.relPath);
     const tmp = this.tmpPath(clip);
     const { fps } = this.settings;

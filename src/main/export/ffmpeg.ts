@@ -54,6 +54,7 @@ export function ffprobeBinary(): string {
 
 /** Runs a binary to completion, collecting stdout; rejects with its stderr on a non-zero exit. */
 export function runTool(bin: string, args: string[], signal?: AbortSignal): Promise<string> {
+  if (signal?.aborted) return Promise.reject(new AppError('cancelled', 'Export cancelled'));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -100,6 +101,8 @@ export function encodeClip(spec: EncodeSpec): Promise<void> {
     '-g', String(Math.max(1, spec.fps * 10)), '-pix_fmt', 'yuv420p', '-r', String(spec.fps),
     ...DETERMINISTIC_MP4, spec.out,
   ];
+  // An already aborted signal never fires 'abort' again: check it before starting.
+  if (spec.signal?.aborted) return Promise.reject(new AppError('cancelled', 'Export cancelled'));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(ffmpegBinary(), args, { stdio: ['pipe', 'ignore', 'pipe'] });
     const err: Buffer[] = [];
