@@ -21,6 +21,10 @@ export interface StepInfo {
   step: number;
   totalSteps: number;
   timestep: number;
+  /** Wall time of this step (scale, UNet, guidance, scheduler) in ms. */
+  stepMs: number;
+  /** Of which inside onnxruntime's session.run. */
+  sessionMs: number;
 }
 
 export interface ImageInput {
@@ -227,6 +231,8 @@ export class DiffusionPipeline {
     const sampleDims = [rows, dims[1], dims[2], dims[3]];
     for (let k = 0; k < p.indices.length; k++) {
       if (p.signal?.aborted) throw cancelled();
+      const stepStart = performance.now();
+      const sessionBefore = runTimer.ms;
       const idx = p.indices[k];
       const t = p.scheduler.timesteps[idx];
       p.scheduler.scaleModelInput(latents, idx, modelIn.subarray(0, n));
@@ -243,7 +249,14 @@ export class DiffusionPipeline {
         }
       }
       p.scheduler.step(idx, guided, latents, latents, p.noise);
-      p.onStep?.({ stage: p.stage, step: p.stepOffset + k + 1, totalSteps: p.totalSteps, timestep: t });
+      p.onStep?.({
+        stage: p.stage,
+        step: p.stepOffset + k + 1,
+        totalSteps: p.totalSteps,
+        timestep: t,
+        stepMs: performance.now() - stepStart,
+        sessionMs: runTimer.ms - sessionBefore,
+      });
     }
   }
 
