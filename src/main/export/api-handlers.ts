@@ -1,11 +1,13 @@
 import type { HandlerMap } from '../api/handlers';
 import { readManifest, selectFilms } from './exporter';
+import { selectFilmIds } from './selection';
 import { datasetStats } from './stats';
 
 /** Handlers of the export methods (src/shared/api/methods-export.ts). */
 export const exportHandlers: Pick<HandlerMap, 'export.start' | 'export.stats' | 'export.manifest'> = {
   'export.start': (ctx, options) => {
-    ctx.requireProject();
+    // Unknown films are refused now rather than failing the job later.
+    selectFilmIds(ctx.requireProject().db, options.filmIds);
     const filmId = options.filmIds.length === 1 ? options.filmIds[0] : null;
     return ctx.jobs.enqueue('export', options, filmId);
   },
