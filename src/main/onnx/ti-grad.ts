@@ -5,13 +5,13 @@ import { AppError } from '../../shared/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import { buildGradientGraph, type GradientReport } from './autodiff';
 import { Emitter } from './emitter';
-import { makeValueInfo, topologicalSort, valueInfoShape } from './graph';
+import { pruneGraph, topologicalSort, valueInfoShape } from './graph';
 import { hashModelFile } from './model-hash';
 import { loadModel, saveModel } from './model-io';
 import { makeStatic } from './shapes';
 import { addMseLoss, bindInput, mergeInto, prefixModel } from './surgery';
 import { cutAtTokenEmbedding } from './token-embedding-surgery';
-import type { OnnxModel } from './types';
+import type { OnnxModel, ValueInfoProto } from './types';
 
 export type TiModelFamily = 'sd1' | 'sd2' | 'sdxl';
 
@@ -100,10 +100,9 @@ export function readTiModelFolder(modelDir: string): TiModelFolder {
 
 const TYPE_NAMES: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 10: 'float16', 11: 'float64', 9: 'bool' };
 
-function specs(list: { name: string; type?: { tensorType?: { elemType?: number } } }[], model: OnnxModel): TensorSpec[] {
+function specs(list: ValueInfoProto[]): TensorSpec[] {
   return list.map((v) => {
-    const s = valueInfoShape(v as never);
-    void model;
+    const s = valueInfoShape(v);
     return { name: v.name, type: TYPE_NAMES[s.elemType] ?? String(s.elemType), dims: (s.dims ?? []) as number[] };
   });
 }
@@ -135,6 +134,35 @@ export async function buildTiGradModel(modelDir: string, opts: TiGradOptions): P
     return JSON.parse(readFileSync(metaPath, 'utf8')) as TiGradModel;
   }
 
+  const { model: unet, embedInputs, widths } = buildTiForwardModel(folder, latent);
+  const forwardNodes = unet.proto.graph.node.length;
+  const report: GradientReport = buildGradientGraph(unet, {
+    wrt: embedInputs,
+    loss: 'loss',
+    gradNames: Object.fromEntries(embedInputs.map((n) => [n, `grad_${n}`])),
+  });
+  orderInputs(unet);
+  topologicalSort(unet.proto.graph);
+  mkdirSync(dir, { recursive: true });
+  saveModel(unet, modelPath, { externalData: { location: 'model.onnx_data' } });
+  const result: TiGradModel = {
+    modelPath,
+    family: folder.family,
+    inputs: specs(unet.proto.graph.input),
+    outputs: specs(unet.proto.graph.output),
+    embeddingWidths: widths,
+    latentShape: latent,
+    nodeCounts: { forward: forwardNodes, gradient: report.backwardNodes },
+  };
+  writeFileAtomic(metaPath, JSON.stringify(result, null, 2));
+  return result;
+}
+
+/**
+ * The forward half of the TI gradient model: text encoder(s) cut at the token embedding, chained into the
+ * UNet, MSE loss against `target`, static shapes for batch 1 / 77 tokens / `latent`. Output: `loss`.
+ */
+export function buildTiForwardModel(folder: TiModelFolder, latent: number[]): { model: OnnxModel; embedInputs: string[]; widths: number[] } {
   const unet = loadModel(folder.unetFile);
   const widths: number[] = [];
   const embedInputs: string[] = [];
@@ -157,7 +185,6 @@ export async function buildTiGradModel(modelDir: string, opts: TiGradOptions): P
 
   const e = new Emitter(unet, 'chain');
   if (folder.family === 'sdxl') {
-    unet.proto.graph.node.push(...[]);
     const ehs = e.op('Concat', [wiring[0].output, wiring[1].output], { axis: -1 });
     unet.proto.graph.node.push(...e.nodes);
     bindInput(unet, 'encoder_hidden_states', ehs);
@@ -182,27 +209,9 @@ export async function buildTiGradModel(modelDir: string, opts: TiGradOptions): P
     if (v.name === 'input_ids') shapes.input_ids = [1, SEQUENCE];
   }
   makeStatic(unet, shapes);
-  const forwardNodes = unet.proto.graph.node.length;
-  const report: GradientReport = buildGradientGraph(unet, {
-    wrt: embedInputs,
-    loss: 'loss',
-    gradNames: Object.fromEntries(embedInputs.map((n) => [n, `grad_${n}`])),
-  });
+  pruneGraph(unet.proto.graph);
   orderInputs(unet);
-  topologicalSort(unet.proto.graph);
-  mkdirSync(dir, { recursive: true });
-  saveModel(unet, modelPath, { externalData: { location: 'model.onnx_data' } });
-  const result: TiGradModel = {
-    modelPath,
-    family: folder.family,
-    inputs: specs(unet.proto.graph.input, unet),
-    outputs: specs(unet.proto.graph.output, unet),
-    embeddingWidths: widths,
-    latentShape: latent,
-    nodeCounts: { forward: forwardNodes, gradient: report.backwardNodes },
-  };
-  writeFileAtomic(metaPath, JSON.stringify(result, null, 2));
-  return result;
+  return { model: unet, embedInputs, widths };
 }
 
 const INPUT_ORDER = ['inputs_embeds', 'inputs_embeds_2', 'input_ids', 'input_ids_2', 'sample', 'timestep', 'target', 'time_ids'];
@@ -214,5 +223,4 @@ function orderInputs(model: OnnxModel): void {
     return i < 0 ? INPUT_ORDER.length : i;
   };
   g.input = [...g.input].sort((a, b) => rank(a.name) - rank(b.name));
-  void makeValueInfo;
 }
