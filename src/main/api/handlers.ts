@@ -12,6 +12,7 @@ import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, listCharacters, listFilms,
 } from '../story/film-reader';
 import { renderHandlers } from '../render/api-handlers';
+import { plotHandlers } from '../plot/api-handlers';
 
 type Handler<M extends MethodName> = (
   ctx: AppContext, input: z.output<Methods[M]['input']>,
@@ -98,4 +99,5 @@ export const handlers: HandlerMap = {
   ...coreHandlers,
   ...renderHandlers,
   ...exportHandlers,
+  ...plotHandlers,
 };

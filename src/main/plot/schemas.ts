@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PlotBreadth } from '../../shared/api/methods-plot';
 import { classifyQuestion } from '../story/qa-kind';
 
 /**
@@ -8,13 +9,7 @@ import { classifyQuestion } from '../story/qa-kind';
  * here too and quoted back to the model on a re-ask.
  */
 
-export const Breadth = z.object({
-  chapters: z.number().int().min(1).max(40).default(11),
-  subchapters: z.number().int().min(1).max(40).default(11),
-  frames: z.number().int().min(1).max(40).default(11),
-  dialogueLines: z.number().int().min(0).max(40).default(6),
-  qaPairs: z.number().int().min(0).max(10).default(2),
-});
+export const Breadth = PlotBreadth;
 export type Breadth = z.infer<typeof Breadth>;
 export const DEFAULT_BREADTH: Breadth = Breadth.parse({});
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { PlotProviderOverrides, PlotProviderSettings, PlotStructuredMode } from '../../shared/api/methods-plot';
 import { AppError } from '../../shared/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -12,27 +13,11 @@ import { writeFileAtomic } from '../util/atomic-write';
  * never part of these settings; see secret-store.ts.
  */
 
-export const StructuredMode = z.enum(['json_schema', 'json_object', 'none']);
+export const StructuredMode = PlotStructuredMode;
 export type StructuredMode = z.infer<typeof StructuredMode>;
-
-export const ProviderSettings = z.object({
-  baseUrl: z.string().url(),
-  model: z.string().min(1),
-  temperature: z.number().min(0).max(2),
-  maxConcurrency: z.number().int().min(1).max(256),
-  timeoutMs: z.number().int().min(100).max(3_600_000),
-  /** Retries per request on 429, 5xx, timeouts and dropped connections. */
-  retries: z.number().int().min(0).max(20),
-  /** Re-asks per node when an answer fails validation (the errors are quoted back). */
-  reasks: z.number().int().min(0).max(5),
-  /** First backoff delay; doubles per retry (a Retry-After header wins). */
-  retryBaseMs: z.number().int().min(1).max(60_000),
-  structuredOutput: StructuredMode,
-  /** Environment variable holding the key in serve/CLI mode. */
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
-});
+export const ProviderSettings = PlotProviderSettings;
 export type ProviderSettings = z.infer<typeof ProviderSettings>;
-export const ProviderOverrides = ProviderSettings.partial();
+export const ProviderOverrides = PlotProviderOverrides;
 export type ProviderOverrides = z.infer<typeof ProviderOverrides>;
 
 export const DEFAULT_PROVIDER: ProviderSettings = {

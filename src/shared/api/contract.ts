@@ -6,6 +6,7 @@ import {
 import { exportMethods } from './methods-export';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
+import { plotMethods } from './methods-plot';
 
 /**
  * The single renderer ↔ main contract. Each method has a zod schema for its input and its output;
@@ -110,6 +111,7 @@ export const methods = {
   ...renderMethods,
   ...curationMethods,
   ...exportMethods,
+  ...plotMethods,
 } as const;
 
 export type Methods = typeof methods;

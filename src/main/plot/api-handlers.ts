@@ -1,0 +1,104 @@
+import type { PlotNode, PlotSettingsView } from '../../shared/api/methods-plot';
+import { AppError } from '../../shared/errors';
+import type { HandlerMap } from '../api/handlers';
+import type { AppContext } from '../app/context';
+import { getFrame } from '../story/film-reader';
+import { LlmClient } from './llm-client';
+import { assembleFramePrompt, type NamedCharacter } from './lookalike';
+import { expandFilm, regenerateNode, startFilms } from './plot-service';
+import { API_KEY_SECRET, resolveApiKey, secretStore } from './secret-store';
+import {
+  readInstallationSettings, readProjectProvider, resolveProvider, writeInstallationSettings, writeProjectProvider,
+  type ProviderOverrides,
+} from './settings';
+import { activeTemplate, resetTemplate, saveTemplate } from './templates';
+import { filmUsage, getNode, listNodes, readPlotFilm, type NodeRow } from './tree-store';
+
+/** Handlers of the plot.* methods (contract: src/shared/api/methods-plot.ts). */
+
+function settingsView(ctx: AppContext): PlotSettingsView {
+  const db = ctx.project?.db ?? null;
+  const effective = resolveProvider(db);
+  const { source } = resolveApiKey(effective.apiKeyEnv);
+  return {
+    installation: readInstallationSettings(),
+    project: db ? readProjectProvider(db) : null,
+    effective,
+    apiKey: { present: source !== 'none', source },
+  };
+}
+
+function nodeView(ctx: AppContext, r: NodeRow): PlotNode {
+  const version = r.template_id === null ? null
+    : (ctx.requireProject().db.prepare('SELECT version FROM plot_template WHERE id = ?').get(r.template_id) as { version: string } | undefined)?.version ?? null;
+  const error = r.error_json ? (JSON.parse(r.error_json) as { code: string; message: string }) : null;
+  return {
+    key: r.key, level: r.level, chapter: r.chapter_pos, subchapter: r.subchapter_pos, status: r.status, model: r.model,
+    templateVersion: version,
+    usage: { requests: r.requests, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens },
+    error: error && { code: error.code, message: error.message },
+    finishedAt: r.finished_at,
+  };
+}
+
+export const plotHandlers: Pick<HandlerMap,
+  'plot.settings.get' | 'plot.settings.set' | 'plot.testConnection' | 'plot.templates.list' | 'plot.templates.save'
+  | 'plot.templates.reset' | 'plot.create' | 'plot.expand' | 'plot.tree' | 'plot.node' | 'plot.regenerate' | 'plot.framePrompt'> = {
+  'plot.settings.get': (ctx) => settingsView(ctx),
+
+  'plot.settings.set': (ctx, { scope, values, apiKey }) => {
+    if (values !== undefined) {
+      if (scope === 'installation') writeInstallationSettings(values);
+      else writeProjectProvider(ctx.requireProject().db, values);
+    }
+    if (apiKey !== undefined) secretStore().set(API_KEY_SECRET, apiKey);
+    return settingsView(ctx);
+  },
+
+  'plot.testConnection': async (ctx, { values }) => {
+    const settings = resolveProvider(ctx.project?.db ?? null, values as ProviderOverrides | undefined);
+    const client = new LlmClient({ ...settings, retries: Math.min(settings.retries, 1) }, resolveApiKey(settings.apiKeyEnv).key);
+    try {
+      return { baseUrl: settings.baseUrl, models: await client.listModels() };
+    } catch (err) {
+      throw new AppError('plot.connection_failed', `Cannot list models at ${settings.baseUrl}: ${(err as Error).message}`, { baseUrl: settings.baseUrl });
+    }
+  },
+
+  'plot.templates.list': (ctx) => {
+    const db = ctx.requireProject().db;
+    return ([1, 2, 3] as const).map((l) => activeTemplate(db, l));
+  },
+  'plot.templates.save': (ctx, { level, system, user }) => saveTemplate(ctx.requireProject().db, level, { system, user }),
+  'plot.templates.reset': (ctx, { level }) => resetTemplate(ctx.requireProject().db, level),
+
+  'plot.create': (ctx, { themes, breadth, expandUntil, provider }) => {
+    const result = startFilms(ctx.requireProject().db, ctx.jobs, { themes, breadth, expandUntil, provider });
+    for (const filmId of result.filmIds) ctx.events.emit('data.changed', { filmId, entities: [{ type: 'film', ids: [filmId] }] });
+    return result;
+  },
+  'plot.expand': (ctx, { filmId, untilLevel, retryFailed }) => expandFilm(ctx.requireProject().db, ctx.jobs, filmId, untilLevel, retryFailed),
+  'plot.regenerate': (ctx, { filmId, key, children }) => regenerateNode(ctx.requireProject().db, ctx.jobs, filmId, key, children),
+
+  'plot.tree': (ctx, { filmId }) => {
+    const db = ctx.requireProject().db;
+    const film = readPlotFilm(db, filmId);
+    return {
+      filmId, expandUntil: film.expandUntil, breadth: film.config.breadth, model: film.config.provider.model ?? '',
+      usage: filmUsage(db, filmId), nodes: listNodes(db, filmId).map((r) => nodeView(ctx, r)),
+    };
+  },
+  'plot.node': (ctx, { filmId, key }) => {
+    const r = getNode(ctx.requireProject().db, filmId, key);
+    return { ...nodeView(ctx, r), rawAnswer: r.raw_answer, result: r.result_json ? JSON.parse(r.result_json) : null };
+  },
+
+  'plot.framePrompt': (ctx, { frameId }) => {
+    const db = ctx.requireProject().db;
+    const frame = getFrame(db, frameId);
+    const film = db.prepare(`SELECT f.id, f.style_keyword FROM film f JOIN chapter c ON c.film_id = f.id
+      JOIN subchapter s ON s.chapter_id = c.id WHERE s.id = ?`).get(frame.subchapterId) as { id: number; style_keyword: string };
+    const chars = db.prepare('SELECT name, lookalike FROM character WHERE film_id = ? ORDER BY position').all(film.id) as NamedCharacter[];
+    return { frameId, prompt: assembleFramePrompt(film.style_keyword || 'enchanting', frame.description, chars) };
+  },
+};
