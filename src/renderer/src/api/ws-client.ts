@@ -1,6 +1,6 @@
-import type { ApiClient, WireEvent, WireRequest, WireResponse } from '@shared/api/client';
-import { ApiCallError } from '@shared/api/client';
-import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '@shared/api/contract';
+import type { ApiClient, WireEvent, WireRequest, WireResponse } from '../../../shared/api/client';
+import { ApiCallError } from '../../../shared/api/client';
+import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '../../../shared/api/contract';
 
 /**
  * Serve-mode transport: one WebSocket carrying WireRequest/WireResponse/WireEvent JSON messages.
@@ -122,22 +122,29 @@ export class WebSocketApiClient implements ApiClient {
       this.flush();
     };
     socket.onmessage = (ev) => this.receive(ev.data);
-    socket.onerror = () => {
-      // Browsers give no detail here; the close event that follows decides what to do.
-    };
-    socket.onclose = (ev) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      // Sent but unanswered calls cannot be known to have run or not: fail them, keep the unsent.
-      for (const [id, p] of this.pending) {
-        if (p.sent) {
-          this.pending.delete(id);
-          p.reject(new ApiCallError({ code: 'connection_lost', message: 'The connection to DreamFrame Studio dropped before the answer came' }));
-        }
+    // Browsers follow an error with a close event; Node's WebSocket may not (a refused upgrade
+    // leaves it CONNECTING), so both lead to the same one-time handling.
+    socket.onerror = () => this.socketDown(socket, 1006, '');
+    socket.onclose = (ev) => this.socketDown(socket, ev.code, ev.reason);
+  }
+
+  private socketDown(socket: SocketLike, code: number, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    try {
+      socket.close();
+    } catch {
+      // Already closing.
+    }
+    // Sent but unanswered calls cannot be known to have run or not: fail them, keep the unsent.
+    for (const [id, p] of this.pending) {
+      if (p.sent) {
+        this.pending.delete(id);
+        p.reject(new ApiCallError({ code: 'connection_lost', message: 'The connection to DreamFrame Studio dropped before the answer came' }));
       }
-      if (this.closedByUser) return;
-      this.afterClose(ev.code, ev.reason);
-    };
+    }
+    if (this.closedByUser) return;
+    this.afterClose(code, reason);
   }
 
   private afterClose(code: number, reason: string): void {
