@@ -3,6 +3,7 @@ import * as buildTiGrad from './build-ti-grad';
 import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
+import * as plot from './plot';
 import * as project from './project';
 import * as render from './render';
 import * as serve from './serve';
@@ -19,6 +20,7 @@ export const commandModules: CommandModule[] = [
   exportCmd,
   importCmd,
   info,
+  plot,
   project,
   render,
   serve,

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { Command } from 'commander';
+import { AppError } from '../../../shared/errors';
+import { EventBus } from '../../app/event-bus';
+import { getJob } from '../../jobs/job-store';
+import { JobRunner } from '../../jobs/runner';
+import { PLOT_JOB, plotJobKind } from '../../plot/plot-job';
+import { startFilms } from '../../plot/plot-service';
+import type { ProviderOverrides } from '../../plot/settings';
+import { filmUsage, listNodes, requeueFailed } from '../../plot/tree-store';
+import { openProject } from '../../project/project';
+import { printResult, progressLine } from '../output';
+
+/**
+ * `dreamframe plot --project <dir> --theme "…"` (or `--themes file.txt`, one theme a line): generates
+ * films with an OpenAI-compatible LLM as one resumable job. OPENAI_BASE_URL and OPENAI_API_KEY are
+ * honoured; flags win over them, they win over project and installation settings. Ctrl+C leaves
+ * the job resumable with `--resume`.
+ */
+
+interface PlotOptions {
+  project: string; theme?: string; themes?: string; resume?: boolean;
+  chapters?: number; subchapters?: number; frames?: number; dialogue?: number; qa?: number; untilLevel?: number;
+  baseUrl?: string; model?: string; concurrency?: number; timeout?: number; temperature?: number; apiKeyEnv?: string;
+  json?: boolean;
+}
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new AppError('invalid_input', `${name} must be an integer ${min}..${max}, got "${v}"`);
+  return n;
+};
+
+export function readThemes(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AppError('file_unreadable', `--themes ${file}: ${(err as Error).message}`, { file });
+  }
+  const themes = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  if (themes.length === 0) throw new AppError('invalid_input', `--themes ${file}: no themes (one per line; # starts a comment)`, { file });
+  return themes;
+}
+
+function providerFrom(opts: PlotOptions, env: NodeJS.ProcessEnv): ProviderOverrides {
+  const o: ProviderOverrides = {};
+  const baseUrl = opts.baseUrl ?? env.OPENAI_BASE_URL;
+  if (baseUrl) o.baseUrl = baseUrl;
+  if (opts.model) o.model = opts.model;
+  if (opts.concurrency !== undefined) o.maxConcurrency = opts.concurrency;
+  if (opts.timeout !== undefined) o.timeoutMs = opts.timeout * 1000;
+  if (opts.temperature !== undefined) o.temperature = opts.temperature;
+  if (opts.apiKeyEnv) o.apiKeyEnv = opts.apiKeyEnv;
+  return o;
+}
+
+/** Resumes stopped plot jobs, and starts one job for films that still have failed or unfinished nodes. */
+function resumeAll(db: Database.Database, runner: JobRunner): number[] {
+  const stopped = db.prepare(`SELECT id, params_json FROM job WHERE kind = ? AND status IN ('queued', 'running', 'cancelled', 'failed')`)
+    .all(PLOT_JOB) as { id: number; params_json: string }[];
+  const covered = new Set<number>();
+  for (const j of stopped) {
+    for (const filmId of (JSON.parse(j.params_json) as { filmIds: number[] }).filmIds) {
+      covered.add(filmId);
+      requeueFailed(db, filmId);
+    }
+  }
+  for (const j of stopped) runner.resume(j.id);
+  const unfinished = (db.prepare(`SELECT DISTINCT n.film_id AS id FROM plot_node n JOIN plot_film f ON f.film_id = n.film_id
+      WHERE n.status = 'failed' OR (n.status = 'pending' AND n.level <= f.expand_until) ORDER BY n.film_id`).all() as { id: number }[])
+    .map((r) => r.id).filter((id) => !covered.has(id));
+  const ids = stopped.map((j) => j.id);
+  if (unfinished.length) ids.push(runner.enqueue(PLOT_JOB, { filmIds: unfinished, retryFailed: true }).id);
+  return ids;
+}
+
+export function register(program: Command): void {
+  program.command('plot')
+    .description('generate films from themes with an OpenAI-compatible LLM (three-level story expansion)')
+    .requiredOption('--project <dir>', 'project folder')
+    .option('--theme <text>', 'theme of one film')
+    .option('--themes <file>', 'text file with one theme per line (many films, one shared concurrency limit)')
+    .option('--resume', 'continue plot jobs that were interrupted or cancelled (retries failed nodes)')
+    .option('--chapters <n>', 'chapters per film (default 11)', int('--chapters', 1, 40))
+    .option('--subchapters <n>', 'subchapters per chapter (default 11)', int('--subchapters', 1, 40))
+    .option('--frames <n>', 'frames per subchapter (default 11)', int('--frames', 1, 40))
+    .option('--dialogue <n>', 'dialogue lines per subchapter (default 6)', int('--dialogue', 0, 40))
+    .option('--qa <n>', 'QA pairs per subchapter (default 2)', int('--qa', 0, 10))
+    .option('--until-level <n>', 'stop after level 1, 2 or 3 (default 3)', int('--until-level', 1, 3))
+    .option('--base-url <url>', 'OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, settings, or local Ollama)')
+    .option('--model <name>', 'model name')
+    .option('--concurrency <n>', 'max concurrent requests', int('--concurrency', 1, 256))
+    .option('--timeout <seconds>', 'request timeout in seconds', int('--timeout', 1, 3600))
+    .option('--temperature <t>', 'sampling temperature', (v) => Number(v))
+    .option('--api-key-env <name>', 'environment variable holding the API key (default OPENAI_API_KEY)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: PlotOptions) => {
+      const sources = [opts.theme !== undefined, opts.themes !== undefined, !!opts.resume].filter(Boolean).length;
+      if (sources !== 1) throw new AppError('invalid_input', 'Give exactly one of --theme, --themes or --resume');
+      const themes = opts.theme !== undefined ? [opts.theme] : opts.themes !== undefined ? readThemes(opts.themes) : [];
+      const project = openProject(opts.project);
+      const events = new EventBus();
+      const runner = new JobRunner(project, events, [plotJobKind], 500);
+      let interrupted = false;
+      const onSignal = () => {
+        interrupted = true;
+        void runner.stop();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        events.onAny((event, payload) => {
+          if (event !== 'job.progress' || opts.json) return;
+          const job = payload as { id: number; kind: string; status: string; progress: number; message: string | null };
+          if (job.kind === PLOT_JOB) progressLine(`job ${job.id} ${job.status} ${(job.progress * 100).toFixed(0)}% ${job.message ?? ''}`);
+        });
+        runner.start();
+        let jobIds: number[];
+        if (opts.resume) {
+          jobIds = resumeAll(project.db, runner);
+        } else {
+          const { job } = startFilms(project.db, runner, {
+            themes,
+            breadth: {
+              ...(opts.chapters !== undefined && { chapters: opts.chapters }),
+              ...(opts.subchapters !== undefined && { subchapters: opts.subchapters }),
+              ...(opts.frames !== undefined && { frames: opts.frames }),
+              ...(opts.dialogue !== undefined && { dialogueLines: opts.dialogue }),
+              ...(opts.qa !== undefined && { qaPairs: opts.qa }),
+            },
+            provider: providerFrom(opts, process.env),
+            expandUntil: (opts.untilLevel ?? 3) as 1 | 2 | 3,
+          });
+          jobIds = [job.id];
+        }
+        await runner.whenIdle();
+        if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+        const filmIds = [...new Set(jobIds.flatMap((id) => {
+          const row = project.db.prepare('SELECT params_json FROM job WHERE id = ?').get(id) as { params_json: string };
+          return (JSON.parse(row.params_json) as { filmIds: number[] }).filmIds;
+        }))];
+        const films = filmIds.map((filmId) => {
+          const f = project.db.prepare('SELECT theme, title FROM film WHERE id = ?').get(filmId) as { theme: string; title: string } | undefined;
+          const nodes = listNodes(project.db, filmId);
+          return {
+            filmId, theme: f?.theme ?? '', title: f?.title ?? '',
+            nodes: { done: nodes.filter((n) => n.status === 'done').length, failed: nodes.filter((n) => n.status === 'failed').length,
+              pending: nodes.filter((n) => n.status === 'pending').length },
+            usage: filmUsage(project.db, filmId),
+          };
+        });
+        const jobs = jobIds.map((id) => getJob(project.db, id)!);
+        printResult(opts, { interrupted, jobs: jobs.map((j) => ({ id: j.id, status: j.status, message: j.message })), films }, () => [
+          ...films.map((f) => `film ${f.filmId} "${f.title || f.theme}": ${f.nodes.done} nodes done, ${f.nodes.failed} failed, ${f.nodes.pending} pending; `
+            + `${f.usage.requests} requests, ${f.usage.promptTokens} prompt + ${f.usage.completionTokens} completion tokens`),
+          ...(interrupted ? [`interrupted: continue with  dreamframe plot --project ${opts.project} --resume`] : []),
+          ...(films.some((f) => f.nodes.failed) ? ['failed nodes keep their raw answer; --resume retries them'] : []),
+        ].join('\n'));
+        if (interrupted) process.exitCode = 130;
+        else if (jobs.some((j) => j.status === 'failed')) process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await runner.stop();
+        project.close();
+      }
+    });
+}
