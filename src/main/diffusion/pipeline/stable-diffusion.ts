@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../../shared/errors';
 import { loadModelFolder, type LoadedModel, type LoadOptions } from '../loader/model-folder';
@@ -7,6 +9,7 @@ import { createScheduler, type NoiseSource, type Scheduler, type SchedulerName }
 import { roundHalfEven } from '../schedulers/schedule-math';
 import { encodePrompts, type Conditioning, type EmbeddingOverride } from './conditioning';
 import { decodedToUnit, encodePng, unitToUint8 } from './image-io';
+import { LearnedEmbeddings } from './learned-embeddings';
 import { BatchNoise, SeededRandom } from './rng';
 
 /**
@@ -101,6 +104,8 @@ interface StageConditioning {
   cfg: boolean;
 }
 
+type ClipTokenizerLike = NonNullable<LoadedModel['tokenizer']>;
+
 function asList(value: string | string[] | undefined): string[] | undefined {
   return value === undefined ? undefined : Array.isArray(value) ? value : [value];
 }
@@ -112,11 +117,38 @@ function cancelled(): AppError {
 export class DiffusionPipeline {
   /** Learned keyword embeddings per encoder (set by setLearnedEmbedding). */
   embeddingOverrides: { first?: EmbeddingOverride; second?: EmbeddingOverride } = {};
+  private learned: { first?: LearnedEmbeddings; second?: LearnedEmbeddings } = {};
 
-  constructor(readonly model: LoadedModel) {}
+  constructor(readonly model: LoadedModel, private readonly loadOptions: LoadOptions = {}) {}
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> {
-    return new DiffusionPipeline(await loadModelFolder(dir, opts));
+    return new DiffusionPipeline(await loadModelFolder(dir, opts), opts);
+  }
+
+  /**
+   * Makes `keyword` in prompts stand for learned vectors: `vectors[0]` for text_encoder (SD 1.x/2.x: the only one;
+   * SDXL: the 768-wide CLIP-L row) and `vectors[1]` for SDXL's text_encoder_2 (1280-wide); an SDXL refiner, which
+   * has only text_encoder_2, takes `vectors[1]` (or a single vector of its width). Each entry may hold k rows for a
+   * k-token keyword. The model files stay untouched; a cached inputs_embeds copy of each encoder is made once.
+   */
+  async setLearnedEmbedding(spec: { keyword: string; vectors: Float32Array[]; cacheDir?: string }): Promise<void> {
+    const cacheDir = spec.cacheDir ?? join(tmpdir(), 'dreamframe-onnx-cache');
+    const { textEncoder, textEncoder2, tokenizer, tokenizer2 } = this.model;
+    const sdxl = this.model.unet.isSdxl;
+    const wanted = sdxl ? (textEncoder ? 2 : 1) : 1;
+    if (spec.vectors.length !== wanted && !(sdxl && !textEncoder && spec.vectors.length === 2)) {
+      throw new AppError('diffusion.bad_request', `${this.model.info.family} needs ${wanted} learned vector(s) for ${JSON.stringify(spec.keyword)}, got ${spec.vectors.length}`);
+    }
+    const open = (file: string, tok: ClipTokenizerLike) => LearnedEmbeddings.open(file, cacheDir, tok, this.provider, this.loadOptions.threads);
+    if (textEncoder && tokenizer) {
+      this.learned.first ??= await open(textEncoder.s.file, tokenizer);
+      this.learned.first.set(spec.keyword, spec.vectors[0]);
+    }
+    if (sdxl && textEncoder2 && tokenizer2) {
+      this.learned.second ??= await open(textEncoder2.s.file, tokenizer2);
+      this.learned.second.set(spec.keyword, spec.vectors[spec.vectors.length - 1]);
+    }
+    this.embeddingOverrides = { first: this.learned.first, second: this.learned.second };
   }
 
   get provider(): ProviderName {
@@ -124,6 +156,8 @@ export class DiffusionPipeline {
   }
 
   async release(): Promise<void> {
+    await this.learned.first?.release();
+    await this.learned.second?.release();
     await this.model.release();
   }
 

@@ -32,7 +32,7 @@ export class TextEncoderModel {
         { path: s.file, inputs: names },
       );
     }
-    this.inputName = s.inputs.has('input_ids') ? 'input_ids' : 'inputs_embeds';
+    this.inputName = s.inputs.has('inputs_embeds') ? 'inputs_embeds' : 'input_ids';
     const idsType = s.inputs.get('input_ids')?.type ?? 'int64';
     if (idsType !== 'int32' && idsType !== 'int64') {
       throw new AppError('diffusion.unexpected_inputs', `${s.file}: input_ids has type ${idsType}, expected int32 or int64`, { path: s.file });

@@ -77,6 +77,10 @@ export class ClipTokenizer {
   private readonly byteEncoder = bytesToUnicode();
   private readonly cache = new Map<string, string[]>();
   private readonly splitOnPad: boolean;
+  /** Added keyword tokens (learned embeddings), lower-cased text → the virtual token strings it expands to. */
+  private readonly added = new Map<string, string[]>();
+  /** Size of the vocabulary read from the files (added tokens get ids from here on). */
+  readonly baseVocabSize: number;
 
   constructor(
     vocab: Record<string, number>,
@@ -99,7 +103,31 @@ export class ClipTokenizer {
     }
     this.special = { bosId, eosId, padId, padToken, maxLength: special.maxLength ?? CLIP_MAX_LENGTH };
     this.splitOnPad = (opts.splitOnPadToken ?? true) && padToken !== EOS && padToken !== BOS;
+    this.baseVocabSize = this.encoder.size;
   }
+
+  /**
+   * Registers `keyword` as `count` new tokens (ids from the end of the vocabulary on, as transformers' add_tokens
+   * does), matched in prompts before BPE. Returns their ids; registering the same keyword again returns the same ids.
+   */
+  addKeyword(keyword: string, count = 1): number[] {
+    const key = cleanPromptText(keyword);
+    if (!key || /\s/.test(key)) throw new AppError('diffusion.bad_request', `keyword ${JSON.stringify(keyword)} must be one word without spaces`);
+    const existing = this.added.get(key);
+    if (existing) {
+      if (existing.length !== count) throw new AppError('diffusion.bad_request', `keyword ${JSON.stringify(keyword)} is already registered with ${existing.length} vectors`);
+      return existing.map((t) => this.encoder.get(t)!);
+    }
+    const tokens = Array.from({ length: count }, (_, i) => (count === 1 ? `\u0000${key}` : `\u0000${key}#${i}`));
+    for (const t of tokens) {
+      const id = this.encoder.size;
+      this.encoder.set(t, id);
+      this.decoder.set(id, t);
+    }
+    this.added.set(key, tokens);
+    return tokens.map((t) => this.encoder.get(t)!);
+  }
+
 
   /** Reads `dir` (a model's tokenizer/ or tokenizer_2/ folder). */
   static fromDir(dir: string, opts: ClipTokenizerOptions = {}): ClipTokenizer {
@@ -136,7 +164,7 @@ export class ClipTokenizer {
   }
 
   get vocabSize(): number {
-    return this.encoder.size;
+    return this.baseVocabSize;
   }
 
   tokenId(token: string): number | undefined {
@@ -184,6 +212,17 @@ export class ClipTokenizer {
   /** Token strings of `text` without BOS/EOS, padding or truncation. */
   tokenize(text: string): string[] {
     const cleaned = cleanPromptText(text);
+    if (this.added.size > 0) {
+      // Longest keyword first so "<style-2>" is not split by "<style>".
+      const keys = [...this.added.keys()].sort((a, b) => b.length - a.length);
+      const escaped = keys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      const parts = cleaned.split(new RegExp(`(${escaped.join('|')})`));
+      return parts.flatMap((part, i) => (i % 2 === 1 ? this.added.get(part)! : part ? this.tokenizeCleaned(part) : []));
+    }
+    return this.tokenizeCleaned(cleaned);
+  }
+
+  private tokenizeCleaned(cleaned: string): string[] {
     const pieces = this.splitOnPad ? cleaned.split(this.special.padToken) : [cleaned];
     const out: string[] = [];
     pieces.forEach((piece, i) => {
