@@ -108,6 +108,9 @@ describe('per-op gradients vs central finite differences', () => {
     ['Resize nearest ×2 (asymmetric, floor)', { op: 'Resize', inputs: [W('x', [1, 2, 3, 5]), '', K('sc', [4], { data: [1, 1, 2, 2] })], attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, dtype: f32 }],
     ['Pad constant (then stride-2 conv in VAE)', { op: 'Pad', inputs: [W('x', [1, 2, 3, 4]), I64('p', [0, 0, 0, 1, 0, 0, 1, 2])], dtype: d64 }],
     ['Pad with a negative pad (crop)', { op: 'Pad', inputs: [W('x', [2, 5]), I64('p', [0, -1, 1, 2])], dtype: d64 }],
+    ['Pad with an axes input (opset 18)', { op: 'Pad', inputs: [W('x', [2, 3, 4]), I64('p', [1, 0, 2, 1]), '', I64('ax', [-1, 1])], dtype: d64, opset: 18 }],
+    ['ReduceSum keepdims 1 over two axes (opset 18)', { op: 'ReduceSum', inputs: [W('x', [2, 3, 4]), I64('ax', [0, 2])], dtype: d64, opset: 18 }],
+    ['Resize nearest ×2 at opset 18 (half_pixel, round_prefer_floor)', { op: 'Resize', inputs: [W('x', [1, 2, 3, 3]), '', K('sc', [4], { data: [1, 1, 2, 2] })], attrs: { mode: 'nearest' }, dtype: f32, opset: 18 }],
     ['Trilu (causal mask shape)', { op: 'Trilu', inputs: [W('x', [2, 4, 4])], attrs: { upper: 0 }, dtype: d64 }],
   ];
   for (const [title, c] of cases) it(title, async () => void (await checkOp(c)));

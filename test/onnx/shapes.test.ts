@@ -57,6 +57,15 @@ describe('static shapes and shape-subgraph folding', () => {
     expect(maxAbsDiff(y.out_sample.data as Float32Array, readCaseTensor(tinySdxlDir, c.out_sample) as Float32Array)).toBeLessThan(1e-4);
   });
 
+  it('pins free dimensions by dim_param name and folds the text encoder\'s mask and position math', () => {
+    const m = loadModel(join(tinySd15Dir, 'pipeline/text_encoder/model.onnx'));
+    const a = makeStatic(m, {}, { batch: 3, sequence: 77 });
+    expect(a.info.get('last_hidden_state')?.dims).toEqual([3, 77, 32]);
+    expect(a.info.get('pooler_output')?.dims).toEqual([3, 32]);
+    const ops = new Set(m.proto.graph.node.map((n) => n.opType));
+    for (const folded of ['Shape', 'Range', 'Trilu', 'ConstantOfShape', 'Constant']) expect(ops.has(folded), folded).toBe(false);
+  });
+
   it('rejects pinning an input to the wrong rank', () => {
     const m = loadModel(join(tinySd15Dir, 'pipeline/text_encoder/model.onnx'));
     expect(() => makeStatic(m, { input_ids: [77] })).toThrow(/input_ids/);
