@@ -5,6 +5,7 @@ import * as importCmd from './import';
 import * as info from './info';
 import * as plot from './plot';
 import * as project from './project';
+import * as renderFilm from './render-film';
 import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
@@ -23,6 +24,7 @@ export const commandModules: CommandModule[] = [
   plot,
   project,
   render,
+  renderFilm,
   serve,
   style,
 ];

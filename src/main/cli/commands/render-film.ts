@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { SCHEDULERS, type RenderSettings } from '../../../shared/api/methods-render';
+import type { Job } from '../../../shared/api/entities';
+import { AppError } from '../../../shared/errors';
+import { EventBus } from '../../app/event-bus';
+import { getJob } from '../../jobs/job-store';
+import { JobRunner } from '../../jobs/runner';
+import { openProject, type Project } from '../../project/project';
+import { framesInScope, parseScopeSpec } from '../../render/frames';
+import { RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
+import { getRenderSettings } from '../../render/settings';
+import { printResult, progressLine } from '../output';
+
+/**
+ * `dreamframe render-film --project <dir> --film <id> [--scope chapter:N|subchapter:N.M] --model <dir>`:
+ * the UI's render job, headless. The job lives in the project's job table, so a run stopped with
+ * Ctrl+C (or a crash) continues where it stopped when the same command runs again.
+ */
+
+interface Options {
+  project: string; film: string; scope?: string; model: string; embedding?: string; refiner?: string;
+  steps?: number; guidance?: number; width?: number; height?: number; scheduler?: RenderSettings['scheduler'];
+  seed?: number; variants?: number; onlyMissing?: boolean; json?: boolean;
+}
+
+const int = (flag: string, min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new AppError('invalid_input', `${flag} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+};
+
+function bar(fraction: number, width = 28): string {
+  const full = Math.round(fraction * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(fraction * 100).toFixed(1).padStart(5)}%`;
+}
+
+function eta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '';
+  const s = Math.round(seconds);
+  return ` ETA ${s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`}`;
+}
+
+/** An unfinished job with exactly these parameters, to continue instead of starting over. */
+function findResumable(project: Project, params: RenderJobParams): number | null {
+  const rows = project.db.prepare(`SELECT id, params_json FROM job WHERE kind = ? AND film_id = ?
+    AND status IN ('queued', 'running', 'failed', 'cancelled') ORDER BY id DESC`).all(RENDER_JOB, params.filmId) as
+    { id: number; params_json: string }[];
+  const wanted = JSON.stringify(RenderJobParams.parse(params));
+  const hit = rows.find((r) => JSON.stringify(RenderJobParams.parse(JSON.parse(r.params_json))) === wanted);
+  return hit?.id ?? null;
+}
+
+export async function renderFilm(opts: Options, onProgress: (job: Job) => void = () => {}): Promise<{ job: Job; resumed: boolean; frames: number }> {
+  const project = openProject(opts.project);
+  const events = new EventBus();
+  const runner = new JobRunner(project, events, [renderJobKind()]);
+  // Ctrl+C stops after the current step and leaves the job 'running', so the next run resumes it.
+  let interrupted!: () => void;
+  const stopped = new Promise<void>((r) => { interrupted = r; });
+  const stop = () => { void runner.stop().then(interrupted); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const filmId = Number(opts.film);
+    if (!Number.isInteger(filmId) || filmId < 1) throw new AppError('invalid_input', `--film must be a film id, got ${opts.film}`);
+    const base = getRenderSettings(project.db, filmId);
+    const settings: RenderSettings = {
+      ...base,
+      model: resolve(opts.model),
+      embedding: opts.embedding ? resolve(opts.embedding) : base.embedding,
+      refiner: opts.refiner ? resolve(opts.refiner) : base.refiner,
+      steps: opts.steps ?? base.steps,
+      guidance: opts.guidance ?? base.guidance,
+      width: opts.width ?? base.width,
+      height: opts.height ?? base.height,
+      scheduler: opts.scheduler ?? base.scheduler,
+      baseSeed: opts.seed ?? base.baseSeed,
+      variants: opts.variants ?? base.variants,
+    };
+    const scope = parseScopeSpec(project.db, filmId, opts.scope);
+    const frames = framesInScope(project.db, filmId, scope).length;
+    const params = RenderJobParams.parse({ filmId, scope, settings, onlyMissing: opts.onlyMissing ?? false });
+    let jobId = findResumable(project, params);
+    const resumed = jobId !== null;
+    events.onAny((name, payload) => {
+      if (name === 'job.progress' && (payload as Job).id === jobId) onProgress(payload as Job);
+    });
+    runner.start();
+    if (jobId === null) jobId = runner.enqueue(RENDER_JOB, params, filmId).id;
+    else runner.resume(jobId);
+    await Promise.race([runner.whenIdle(), stopped]);
+    const job = getJob(project.db, jobId)!;
+    return { job, resumed, frames };
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await runner.stop();
+    project.close();
+  }
+}
+
+export function register(program: Command): void {
+  program.command('render-film')
+    .description('render the keyframes of a film (or one chapter / subchapter) as a resumable job')
+    .requiredOption('--project <dir>', 'project folder')
+    .requiredOption('--film <id>', 'film id (see `dreamframe info`)')
+    .option('--scope <scope>', 'chapter:N or subchapter:N.M (1-based, as in the UI); default: the whole film')
+    .requiredOption('--model <dir>', 'model folder (ONNX diffusers layout)')
+    .option('--embedding <file>', 'learned style embedding')
+    .option('--refiner <dir>', 'SDXL refiner model folder')
+    .option('--steps <n>', 'denoising steps (default: film settings, 40)', int('--steps', 1))
+    .option('--guidance <g>', 'classifier-free guidance (default: film settings, 5)', (v) => {
+      const g = Number(v);
+      if (!Number.isFinite(g) || g < 0) throw new AppError('invalid_input', `--guidance must be a number ≥ 0, got ${v}`);
+      return g;
+    })
+    .option('--width <px>', 'image width', int('--width', 8))
+    .option('--height <px>', 'image height', int('--height', 8))
+    .option('--scheduler <name>', `one of ${SCHEDULERS.join(', ')}`, (v) => {
+      if (!(SCHEDULERS as readonly string[]).includes(v)) throw new AppError('invalid_input', `--scheduler must be one of ${SCHEDULERS.join(', ')}, got ${v}`);
+      return v as RenderSettings['scheduler'];
+    })
+    .option('--seed <n>', 'base seed: frame i renders with seed + i (default 20, as the release)', int('--seed', 0))
+    .option('--variants <n>', 'images per frame (variant 0 becomes the keyframe)', int('--variants', 1))
+    .option('--only-missing', 'skip frames whose keyframe is rendered and not stale')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: Options) => {
+      let last = '';
+      const { job, resumed, frames } = await renderFilm(opts, (j) => {
+        if (opts.json) return;
+        const line = `${bar(j.progress)} ${j.message ?? ''}${eta(j.etaSeconds)}`;
+        if (line !== last) progressLine(line);
+        last = line;
+      });
+      if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+      printResult(opts, { jobId: job.id, status: job.status, resumed, frames, error: job.error }, () =>
+        `Job ${job.id} ${job.status}${resumed ? ' (resumed)' : ''}: ${frames} frame(s)${job.error ? ` — ${job.error.message}` : ''}`);
+      // main() maps a normal return to exit code 0; an interrupted (130) or failed (1) job must not look like success.
+      if (job.status !== 'done') process.exit(job.status === 'running' ? 130 : 1);
+    });
+}
