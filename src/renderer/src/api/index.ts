@@ -1,5 +1,6 @@
 import type { ApiClient } from '@shared/api/client';
 import { serveMediaUrl, takeServeToken } from './token';
+import { ElectronApiClient } from './electron-client';
 import { WebSocketApiClient, type ConnectionStatus } from './ws-client';
 
 export type { ConnectionStatus } from './ws-client';
@@ -17,7 +18,7 @@ const ALWAYS_OPEN: ConnectionStatus = { state: 'open', error: null, resumed: fal
 /** Picks the transport once at start: the preload's bridge inside Electron, the WebSocket in a browser. */
 export function createApi(): ApiSetup {
   if (window.dreamframe) {
-    return { client: window.dreamframe, mode: 'electron', onConnectionChange: () => () => {}, connection: () => ALWAYS_OPEN };
+    return { client: new ElectronApiClient(window.dreamframe), mode: 'electron', onConnectionChange: () => () => {}, connection: () => ALWAYS_OPEN };
   }
   const token = takeServeToken({ location: window.location, history: window.history, storage: window.sessionStorage });
   if (token === null) {
