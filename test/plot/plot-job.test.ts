@@ -237,4 +237,23 @@ describe('plot generation against an OpenAI-compatible server', () => {
     expect(filmContent(project, filmIds[1])).toEqual({ ...(filmContent(project, filmIds[0]) as any), film: { ...(filmContent(project, filmIds[0]) as any).film, theme: 'two' } });
     project.close();
   });
+
+  it('with a tokenizer configured, re-asks until the style keyword is one CLIP token', async () => {
+    const B = { ...SMALL, chapters: 1, subchapters: 1 };
+    const s = await server((req, attempt) => {
+      const a: any = validAnswer(req.node!, B);
+      if (req.node === 'film' && attempt === 0) Object.assign(a, { styleKeyword: 'Lanternpunkish', styleDescription: '((soft haze)), {Lanternpunkish}' });
+      return { content: JSON.stringify(a) };
+    });
+    const project = newProject();
+    const { writeProjectSetting } = await import('../../src/main/plot/settings');
+    const { tinySd15Dir } = await import('../support/paths');
+    writeProjectSetting(project.db, 'keywordTokenizerDir', `${tinySd15Dir}/pipeline/tokenizer`);
+    const { filmIds } = await generate(project, { themes: ['t'], breadth: B, provider: fastProvider(s.baseUrl) });
+    const film = s.log.filter((r) => r.node === 'film');
+    expect(film).toHaveLength(2);
+    expect(film[1].body.messages.at(-1).content).toMatch(/styleKeyword: must be a single CLIP token/);
+    expect(getStoryboard(project.db, filmIds[0]).film.styleKeyword).toBe('Dramatic');
+    project.close();
+  });
 });

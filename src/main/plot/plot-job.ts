@@ -9,7 +9,8 @@ import { buildMessages, nodeVars } from './prompt-context';
 import { stmt } from './stmt';
 import { jsonSchemaOf, level1Schema, level2Schema, level3Schema } from './schemas';
 import { resolveApiKey } from './secret-store';
-import { resolveProvider } from './settings';
+import { readProjectSetting, resolveProvider } from './settings';
+import { ClipTokenizer } from '../diffusion/tokenizer/clip-tokenizer';
 import { getTemplate, type Level } from './templates';
 import {
   commitLevel1, commitLevel2, commitLevel3, listNodes, markNodeFailed, pendingNodes, readPlotFilm, requeueFailed,
@@ -45,25 +46,36 @@ function finishedNodes(db: Database.Database, f: PlotFilm): number {
     .get(f.filmId, f.expandUntil) as { n: number }).n;
 }
 
+/**
+ * When the project names a CLIP tokenizer folder (project setting "keywordTokenizerDir", e.g. the
+ * render model's tokenizer/), the style keyword must also be exactly one token of it.
+ */
+function keywordTokenizer(dir: string): (text: string) => string[] {
+  const tok = ClipTokenizer.fromDir(dir);
+  return (text) => tok.tokenize(text);
+}
+
 const schemaCache = new Map<string, { schema: z.ZodType<unknown>; jsonSchema: Record<string, unknown> }>();
 
 /** Schemas depend only on level and breadth; building them (and their JSON Schema) per node is wasted work. */
-function schemaFor(level: Level, f: PlotFilm) {
+function schemaFor(level: Level, f: PlotFilm, tokenizerDir: string | null) {
   const b = f.config.breadth;
-  const key = `${level}:${JSON.stringify(b)}`;
+  const key = `${level}:${JSON.stringify(b)}:${level === 1 ? tokenizerDir ?? '' : ''}`;
   let hit = schemaCache.get(key);
   if (!hit) {
-    const schema = (level === 1 ? level1Schema(b) : level === 2 ? level2Schema(b) : level3Schema(b)) as z.ZodType<unknown>;
+    const tokenize = level === 1 && tokenizerDir ? keywordTokenizer(tokenizerDir) : undefined;
+    const schema = (level === 1 ? level1Schema(b, tokenize) : level === 2 ? level2Schema(b) : level3Schema(b)) as z.ZodType<unknown>;
     schemaCache.set(key, (hit = { schema, jsonSchema: jsonSchemaOf(schema) }));
   }
   return hit;
 }
 
-async function runNode(db: Database.Database, events: EventBus, run: FilmRun, node: NodeRow, signal: AbortSignal): Promise<void> {
+async function runNode(db: Database.Database, events: EventBus, run: FilmRun, node: NodeRow, signal: AbortSignal,
+  tokenizerDir: string | null): Promise<void> {
   const { film, client } = run;
   const level = node.level;
   const template = getTemplate(db, film.config.templates[level]);
-  const { schema, jsonSchema } = schemaFor(level, film);
+  const { schema, jsonSchema } = schemaFor(level, film, tokenizerDir);
   const messages = buildMessages(template, level, nodeVars(db, film.filmId, node, film.config.breadth), jsonSchema);
   const meta = { templateId: template.id, model: client.settings.model, usage: emptyUsage() };
   try {
@@ -99,6 +111,7 @@ async function runNode(db: Database.Database, events: EventBus, run: FilmRun, no
 export async function runPlotJob(ctx: JobContext<PlotJobParams>): Promise<void> {
   const db = ctx.project.db;
   const runs = new Map<number, FilmRun>();
+  const tokenizerDir = readProjectSetting<string>(db, 'keywordTokenizerDir');
   for (const filmId of ctx.params.filmIds) {
     const film = readPlotFilm(db, filmId);
     if (ctx.params.retryFailed && !ctx.checkpoint) requeueFailed(db, filmId);
@@ -123,7 +136,7 @@ export async function runPlotJob(ctx: JobContext<PlotJobParams>): Promise<void> 
       for (const node of pendingNodes(db, run.film.filmId, run.film.expandUntil)) {
         if (started.has(node.id)) continue;
         started.add(node.id);
-        const p = runNode(db, ctx.events, run, node, ctx.signal)
+        const p = runNode(db, ctx.events, run, node, ctx.signal, tokenizerDir)
           .then(report, (err) => { firstError ??= err; })
           .finally(() => inFlight.delete(p));
         inFlight.add(p);
