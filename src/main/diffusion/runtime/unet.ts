@@ -29,6 +29,8 @@ export class UnetModel {
   readonly contextWidth: number;
   readonly outputName: string;
   private half?: Uint16Array;
+  /** Conditioning tensors are the same every step: wrap (or convert to fp16) once per array. */
+  private readonly constants = new WeakMap<Float32Array, ort.Tensor>();
 
   constructor(readonly s: ModelSession) {
     const names = [...s.inputs.keys()];
@@ -70,18 +72,27 @@ export class UnetModel {
     this.outputName = [...s.outputs.keys()][0];
   }
 
+  private constant(type: FloatType, data: Float32Array, dims: readonly number[]): ort.Tensor {
+    let t = this.constants.get(data);
+    if (!t || t.dims.join() !== dims.join()) {
+      t = floatTensor(type, data, dims);
+      this.constants.set(data, t);
+    }
+    return t;
+  }
+
   async predict(call: UnetCall, out: Float32Array): Promise<Float32Array> {
     const batch = call.sampleDims[0];
     if (!this.half && this.sampleType === 'float16') this.half = new Uint16Array(call.sample.length);
     const feeds: Record<string, ort.Tensor> = {
       sample: floatTensor(this.sampleType, call.sample, call.sampleDims, this.half),
       timestep: timestepTensor(this.timestep, call.timestep, batch),
-      encoder_hidden_states: floatTensor(this.ehsType, call.encoderHiddenStates, call.ehsDims),
+      encoder_hidden_states: this.constant(this.ehsType, call.encoderHiddenStates, call.ehsDims),
     };
     if (this.isSdxl) {
       if (!call.textEmbeds || !call.timeIds) throw new AppError('diffusion.model_io', `${this.s.file}: SDXL UNet needs text_embeds and time_ids`);
-      feeds.text_embeds = floatTensor(this.s.inputs.get('text_embeds')!.type as FloatType, call.textEmbeds, [batch, call.textEmbeds.length / batch]);
-      feeds.time_ids = floatTensor(this.s.inputs.get('time_ids')!.type as FloatType, call.timeIds, [batch, call.timeIds.length / batch]);
+      feeds.text_embeds = this.constant(this.s.inputs.get('text_embeds')!.type as FloatType, call.textEmbeds, [batch, call.textEmbeds.length / batch]);
+      feeds.time_ids = this.constant(this.s.inputs.get('time_ids')!.type as FloatType, call.timeIds, [batch, call.timeIds.length / batch]);
     }
     const result = await timedRun(this.s, feeds, [this.outputName]);
     return readFloat(result[this.outputName], out);
