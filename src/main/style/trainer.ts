@@ -173,7 +173,11 @@ export interface KeywordGradient {
   rows: Float32Array[];
 }
 
-export async function keywordGradient(setup: TrainerSetup, draw: TrainingDraw, vectors: Float32Array[]): Promise<KeywordGradient> {
+export async function keywordGradient(
+  setup: Pick<TrainerSetup, 'encoders' | 'gradient' | 'noiser'>,
+  draw: TrainingDraw,
+  vectors: Float32Array[],
+): Promise<KeywordGradient> {
   const embeds = setup.encoders.map((enc, e) => {
     const { ids, positions } = draw.prompt[e];
     const out = new Float32Array(ids.length * enc.width);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /** Reads a fixture case JSON and the raw little-endian tensors it points to. */
 export interface TensorRef {
   file: string;
-  dtype: 'float32' | 'float64' | 'int64';
+  dtype: 'float32' | 'float64' | 'int32' | 'int64';
   shape: number[];
 }
 
@@ -23,4 +23,13 @@ export function readTensor(dir: string, ref: TensorRef): Float32Array | Float64A
 export function readF32(dir: string, ref: TensorRef): Float32Array {
   const t = readTensor(dir, ref);
   return t instanceof Float32Array ? t : Float32Array.from(t);
+}
+
+/** Integer tensors (token ids) as plain numbers. */
+export function readIds(dir: string, ref: TensorRef): number[] {
+  const buf = readFileSync(join(dir, 'cases', ref.file));
+  const bytes = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+  if (ref.dtype === 'int32') return Array.from(new Int32Array(bytes));
+  if (ref.dtype === 'int64') return Array.from(new BigInt64Array(bytes), Number);
+  throw new Error(`readIds: ${ref.dtype} is not an integer type`);
 }
