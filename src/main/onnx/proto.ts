@@ -1,11 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { ONNX_PROTO_TEXT } from './proto/onnx-proto-text';
 
 /** The official onnx.proto schema, parsed once. */
 let root: protobuf.Root | undefined;
 
 function onnxRoot(): protobuf.Root {
-  if (!root) root = protobuf.loadSync(fileURLToPath(new URL('./proto/onnx.proto', import.meta.url)));
+  if (!root) root = protobuf.parse(ONNX_PROTO_TEXT).root;
   return root;
 }
 
