@@ -125,6 +125,13 @@ describe('plot.* over the serve-mode WebSocket', () => {
   });
 
   it('never writes the API key into the project database files', async () => {
+    // A server that echoes the key in its 401 error: the failed node's stored error must not carry it.
+    llm.script = (req) => ({ status: 401, body: { error: { message: `Incorrect API key provided: ${req.authorization?.slice(7)}` } } });
+    const { filmIds, job } = await call('plot.create', { themes: ['echo'], breadth: SMALL, expandUntil: 1 });
+    await waitJob(job.id);
+    const failed = await call('plot.node', { filmId: filmIds[0], key: 'film' });
+    expect(failed.status).toBe('failed');
+    expect(failed.error.message).toMatch(/HTTP 401.*Incorrect API key provided: \[redacted\]/);
     const { openProject } = await import('../../src/main/project/project');
     const p = openProject(projectDir);
     p.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -141,3 +141,11 @@ describe('retry and concurrency helpers', () => {
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 });
+
+describe('key redaction', () => {
+  it('removes the key and key-like tokens from error texts', async () => {
+    const { redactKey } = await import('../../src/main/plot/llm-client');
+    expect(redactKey('401: Incorrect API key provided: sk-abc123secretxyz. Also sk-ab***wxyz', 'sk-abc123secretxyz'))
+      .toBe('401: Incorrect API key provided: [redacted]. Also sk-[redacted]');
+  });
+});

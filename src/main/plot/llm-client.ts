@@ -54,6 +54,13 @@ export class LlmRequestError extends AppError {
   }
 }
 
+/** Error texts end up in the project database; servers sometimes echo the key (or part of it) back. */
+export function redactKey(text: string, key: string | null): string {
+  let out = key && key.length >= 4 ? text.split(key).join('[redacted]') : text;
+  out = out.replace(/\b(sk|pk|key)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]');
+  return out;
+}
+
 export function formatIssues(error: z.ZodError): string[] {
   return error.issues.slice(0, 20).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
 }
@@ -63,7 +70,10 @@ export class LlmClient {
   readonly limiter: Limiter;
   private mode: StructuredMode;
 
+  private readonly apiKey: string | null;
+
   constructor(readonly settings: ProviderSettings, apiKey: string | null, limiter?: Limiter) {
+    this.apiKey = apiKey;
     this.client = new OpenAI({
       baseURL: settings.baseUrl,
       // Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
@@ -161,7 +171,7 @@ export class LlmClient {
         if (!isRetriable(err) || attempt >= this.settings.retries) {
           throw new LlmRequestError(
             `${this.settings.baseUrl}: request failed${status ? ` with HTTP ${status}` : ''}`
-              + `${attempt > 0 ? ` after ${attempt + 1} attempts` : ''}: ${(err as Error).message}`,
+              + `${attempt > 0 ? ` after ${attempt + 1} attempts` : ''}: ${redactKey((err as Error).message, this.apiKey)}`,
             usage, { status, baseUrl: this.settings.baseUrl, attempts: attempt + 1 });
         }
         await sleep(backoffDelay(err, attempt, this.settings.retryBaseMs), signal);
