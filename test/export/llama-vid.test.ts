@@ -196,4 +196,13 @@ describe('LLaMA-VID export of the sample project', () => {
     expect(text).not.toContain(JSON.stringify(rejectedQ).slice(1, -1));
     expect(res.manifest.stats.frames).toBe(board.frames.length - 1);
   }, 60_000);
+
+  it('writes the same records without encoding when clips are off (JSON-only export)', async () => {
+    const other = join(dir, 'json-only');
+    const res = await runExport(p, { format: 'llama-vid', outDir: other, clips: false, maxSize: 64 });
+    expect(res.clips.total).toBe(0);
+    expect(res.manifest.settings.clips).toBe(false);
+    expect(res.manifest.files.map((f) => f.path)).toEqual(['llama_vid.json', 'llama_vid_long.json']);
+    expect(readFileSync(join(other, 'llama_vid.json'), 'utf8')).toBe(read('llama_vid.json'));
+  });
 });

@@ -26,6 +26,8 @@ export interface ClipSettings {
   fps: number;
   /** Longest side in pixels; pictures are letterboxed into the film's first picture's shape. */
   maxSize: number;
+  /** False when no clip will be encoded: paths only, without reading any picture. */
+  measure?: boolean;
 }
 
 export interface ClipRecord {
@@ -97,7 +99,7 @@ export async function planFilmClips(project: Project, film: ExportFilm, settings
   const first = film.chapters.flatMap((c) => c.subchapters.flatMap((s) => s.frames))[0];
   const empty: FilmClips = { width: 0, height: 0, subchapters: new Map(), chapters: new Map(), film: null };
   if (!first) return empty;
-  const { width, height } = await filmClipSize(project, first, settings.maxSize);
+  const { width, height } = settings.measure === false ? { width: 0, height: 0 } : await filmClipSize(project, first, settings.maxSize);
   const base = { v: CLIP_ENCODER_VERSION, width, height, fps: settings.fps };
   const dir = `videos/${film.dirName}`;
   const subchapters = new Map<number, PlannedClip>();

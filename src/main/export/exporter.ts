@@ -85,15 +85,14 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   const withClips = clipsEnabled(opts);
   const report = (fraction: number, message: string) => hooks.progress?.(Math.min(1, fraction), message);
 
-  // Plan every clip first so progress has a known total.
+  // Plan every clip first so progress has a known total. Without clips the plan still names the
+  // paths records point at (a JSON-only export next to clips made earlier or elsewhere).
   const planned = new Map<number, FilmClips>();
-  if (withClips) {
-    for (const film of films) {
-      throwIfCancelled(hooks.signal);
-      planned.set(film.id, await planFilmClips(project, film, { fps: opts.fps, maxSize: opts.maxSize }));
-    }
+  for (const film of films) {
+    throwIfCancelled(hooks.signal);
+    planned.set(film.id, await planFilmClips(project, film, { fps: opts.fps, maxSize: opts.maxSize, measure: withClips }));
   }
-  const queue = [...planned.values()].flatMap((c) => clipOrder(c).map((clip) => ({ clip, size: c })));
+  const queue = !withClips ? [] : [...planned.values()].flatMap((c) => clipOrder(c).map((clip) => ({ clip, size: c })));
   // Work units: one per keyframe to encode, one per joined clip, one for the data files.
   const units = queue.reduce((n, { clip }) => n + (clip.scope === 'subchapter' ? clip.keyframes.length : 1), 0) + 1;
   let done = 0;
@@ -114,7 +113,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   throwIfCancelled(hooks.signal);
   report(done / units, 'Writing data files');
 
-  const dataFiles = WRITERS[opts.format]({ project, folder, films, clips: withClips ? planned : null, options: opts });
+  const dataFiles = WRITERS[opts.format]({ project, folder, films, clips: planned, clipsWritten: withClips, options: opts });
   const files: ExportedFile[] = [];
   for (const f of dataFiles) {
     const target = folder.path(f.relPath);
@@ -137,7 +136,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
     },
     films: films.map((f) => {
       const c = planned.get(f.id);
-      return { id: f.id, title: f.title, dir: f.dirName, clipWidth: c?.width || null, clipHeight: c?.height || null };
+      return { id: f.id, title: f.title, dir: f.dirName, clipWidth: (withClips && c?.width) || null, clipHeight: (withClips && c?.height) || null };
     }),
     counts: {
       records: Object.fromEntries(dataFiles.filter((f) => !f.relPath.endsWith('.srt')).map((f) => [f.relPath, f.records])),

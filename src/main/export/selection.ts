@@ -111,8 +111,22 @@ export function loadExportFilm(db: Database.Database, filmId: number, includeDra
     })
     .map((q) => ({ id: q.id, question: q.question, answer: q.answer, kind: q.kind, review: q.review.state }));
 
+  // Group once by parent id: films can hold thousands of frames.
+  const group = <T, K>(items: T[], key: (x: T) => K): Map<K, T[]> => {
+    const m = new Map<K, T[]>();
+    for (const x of items) {
+      const list = m.get(key(x));
+      if (list) list.push(x);
+      else m.set(key(x), [x]);
+    }
+    return m;
+  };
+  const subsByChapter = group(board.subchapters, (s) => s.chapterId);
+  const framesBySub = group(board.frames, (f) => f.subchapterId);
+  const linesBySub = group(board.dialogue, (d) => d.subchapterId);
+
   const chapters: ExportChapter[] = board.chapters.map((ch, ci) => {
-    const subs = board.subchapters.filter((s) => s.chapterId === ch.id);
+    const subs = subsByChapter.get(ch.id) ?? [];
     return {
       id: ch.id,
       index: ci,
@@ -121,7 +135,7 @@ export function loadExportFilm(db: Database.Database, filmId: number, includeDra
       stem: `c${pad(ci + 1)}`,
       qa: qaOf((q) => q.scope === 'chapter' && q.chapterId === ch.id),
       subchapters: subs.map((s, si) => {
-        const allFrames = board.frames.filter((f) => f.subchapterId === s.id);
+        const allFrames = framesBySub.get(s.id) ?? [];
         // kept[k] = how many allowed frames are among the first k frames of the subchapter
         const kept: number[] = [0];
         const frames: ExportFrame[] = [];
@@ -140,8 +154,7 @@ export function loadExportFilm(db: Database.Database, filmId: number, includeDra
             : `card:${createHash('sha256').update(`Frame ${label}\n${f.scene}\n${f.description}`).digest('hex')}`;
           frames.push({ id: f.id, description: f.description, scene: f.scene, label, render, pictureKey });
         });
-        const dialogue: ExportLine[] = board.dialogue
-          .filter((d) => d.subchapterId === s.id)
+        const dialogue: ExportLine[] = (linesBySub.get(s.id) ?? [])
           .filter((d) => {
             const ok = allowed(d.review.state, includeDrafts);
             if (!ok) excluded.dialogueLines++;

@@ -17,8 +17,10 @@ export interface FormatContext {
   project: Project;
   folder: ExportFolder;
   films: ExportFilm[];
-  /** Planned clips per film id (absent when clips are off). */
-  clips: Map<number, FilmClips> | null;
+  /** Planned clips per film id (their paths; a film without frames has no clips). */
+  clips: Map<number, FilmClips>;
+  /** Whether this export encoded (or verified) the clips; if not, their paths are only names. */
+  clipsWritten: boolean;
   options: ExportOptions;
 }
 

@@ -22,7 +22,7 @@ export interface JsonlRow {
 }
 
 function rows(ctx: FormatContext, film: ExportFilm): JsonlRow[] {
-  const clips = ctx.clips?.get(film.id);
+  const clips = ctx.clipsWritten ? ctx.clips.get(film.id) : undefined;
   const out: JsonlRow[] = [];
   const add = (scope: JsonlRow['scope'], stem: string, chapter: number | null, sub: number | null,
     video: string | null, frames: number, qa: ExportQa[]) => {

@@ -69,14 +69,14 @@ export function writeLlamaVid(ctx: FormatContext): DataFile[] {
   const long: z.infer<typeof LlamaVidLongRecord>[] = [];
   const files: DataFile[] = [];
   for (const film of ctx.films) {
-    const clips = ctx.clips?.get(film.id);
+    const clips = ctx.clips.get(film.id);
     if (!clips || !clips.film) continue;
     records.push(...filmRecords(film, clips));
     const allQa = [...film.qa, ...film.chapters.flatMap((c) => [...c.qa, ...c.subchapters.flatMap((s) => s.qa)])];
     if (allQa.length > 0) {
       long.push({ id: `${film.dirName}_long`, video: clips.film.relPath, conversations: conversation(allQa), inputs: longVideoInputs(clips.film) });
     }
-    if (ctx.options.subtitles) files.push(...subtitleFiles(clips));
+    if (ctx.options.subtitles && ctx.clipsWritten) files.push(...subtitleFiles(clips));
   }
   for (const r of records) LlamaVidRecord.parse(r);
   for (const r of long) LlamaVidLongRecord.parse(r);

@@ -47,14 +47,14 @@ export function writeVideoChatgpt(ctx: FormatContext): DataFile[] {
     }
   };
   for (const film of ctx.films) {
-    const clips = ctx.clips?.get(film.id);
+    const clips = ctx.clips.get(film.id);
     if (!clips) continue;
     add(clips.film, film.qa);
     for (const ch of film.chapters) {
       add(clips.chapters.get(ch.id), ch.qa);
       for (const sub of ch.subchapters) add(clips.subchapters.get(sub.id), sub.qa);
     }
-    if (ctx.options.subtitles) files.push(...subtitleFiles(clips));
+    if (ctx.options.subtitles && ctx.clipsWritten) files.push(...subtitleFiles(clips));
   }
   for (const e of [...generic, ...temporal]) GenericEntry.parse(e);
   for (const e of consistency) ConsistencyEntry.parse(e);
