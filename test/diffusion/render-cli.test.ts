@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/main/cli/main';
-import { tinySd15Dir } from '../support/paths';
+import { tinySd15Dir, tinySdxlDir } from '../support/paths';
 import { useTempDir } from '../support/tmp';
 import { absMax, f32, item, maxAbsDiff, readCase } from './fixture-io';
 
@@ -31,12 +31,41 @@ describe('dreamframe render', () => {
     expect(maxAbsDiff(ours, ref)).toBeLessThanOrEqual(1);
   });
 
-  it('rejects an unknown scheduler and a wrong-sized --init-latents with exit code 1', async () => {
+  it('SDXL base + --refiner hand-off at --refiner-start 0.75 reproduces the reference', async () => {
+    const cases = join(tinySdxlDir, 'cases');
+    const run = readCase(cases, 'base_refiner.json');
+    const dir = tempDir();
+    const saved = join(dir, 'final.bin');
+    const model = join(tinySdxlDir, 'pipeline');
+    const code = await main([
+      'render', '--model', model, '--refiner', model, '--refiner-start', '0.75', '--prompt', run.prompt,
+      '--steps', '10', '--scheduler', 'euler', '--guidance', String(run.guidance_scale),
+      '--init-latents', join(cases, run.initial_latents.file), '--save-latents', saved, '--out', join(dir, 'x.png'), '--json',
+    ]);
+    expect(code).toBe(0);
+    const buf = readFileSync(saved);
+    const latents = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    const expected = item(f32(cases, run.refiner.latents_after_step), 2, 4096);
+    expect(maxAbsDiff(latents, expected)).toBeLessThan(1e-4 + 2e-5 * absMax(expected));
+  });
+
+  it('rejects an unknown scheduler and a wrong-sized --init-latents with their error codes', async () => {
     const dir = tempDir();
     const base = ['render', '--model', join(tinySd15Dir, 'pipeline'), '--prompt', 'x', '--out', join(dir, 'y.png'), '--json'];
-    expect(await main([...base, '--scheduler', 'heun'])).toBe(1);
-    const bad = join(dir, 'bad.bin');
-    writeFileSync(bad, Buffer.alloc(40));
-    expect(await main([...base, '--steps', '1', '--init-latents', bad])).toBe(1);
+    const printed: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main([...base, '--scheduler', 'heun'])).toBe(1);
+      const bad = join(dir, 'bad.bin');
+      writeFileSync(bad, Buffer.alloc(40));
+      expect(await main([...base, '--steps', '1', '--init-latents', bad])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    const codes = printed.map((p) => JSON.parse(p).error.code);
+    expect(codes).toEqual(['cli.bad_option', 'diffusion.bad_request']);
   });
 });
