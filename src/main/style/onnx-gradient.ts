@@ -38,7 +38,7 @@ export class OnnxGradientModel implements GradientModel {
     }
   }
 
-  async run(inputs: GradientInputs): Promise<GradientResult> {
+  private feeds(inputs: GradientInputs): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.specs.keys()) {
       const m = /^(inputs_embeds|input_ids)(?:_(\d+))?$/.exec(name);
@@ -51,6 +51,17 @@ export class OnnxGradientModel implements GradientModel {
       else if (name === 'time_ids') feeds[name] = this.feed(name, this.timeIds!);
       else throw new AppError('style.gradient_model_unsupported', `${this.built.modelPath}: unexpected input ${name}`);
     }
+    return feeds;
+  }
+
+  /** The loss alone (ORT runs only the forward part needed for it): for validation and the bench. */
+  async loss(inputs: GradientInputs): Promise<number> {
+    const out = await timedRun(this.session, this.feeds(inputs), ['loss']);
+    return (out.loss.data as Float32Array)[0];
+  }
+
+  async run(inputs: GradientInputs): Promise<GradientResult> {
+    const feeds = this.feeds(inputs);
     const gradNames = this.built.embeddingWidths.map((_, e) => `grad_inputs_embeds${e === 0 ? '' : `_${e + 1}`}`);
     const out = await timedRun(this.session, feeds, ['loss', ...gradNames]);
     return {
