@@ -133,6 +133,10 @@ describe('tiny-sd15 text-to-image against the reference runs', () => {
     expect(result.latents.every(Number.isFinite)).toBe(true);
   });
 
+  it('a refiner hand-off with SD 1.x models is refused before any work', async () => {
+    await expect(pipe.generate({ prompt: 'x', steps: 2, refiner: pipe })).rejects.toMatchObject({ code: 'diffusion.bad_request' });
+  });
+
   it('weighted prompt: ((phrase)) changes the conditioning, (phrase:1) does not', async () => {
     const plain = await pipe.conditioning(['a red fox'], undefined, false, { width: 64, height: 64 });
     const neutral = await pipe.conditioning(['a (red:1) fox'], undefined, false, { width: 64, height: 64 });

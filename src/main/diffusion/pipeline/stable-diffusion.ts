@@ -307,6 +307,9 @@ export class DiffusionPipeline {
     const negList = asList(opts.negativePrompt);
     const negatives = negList === undefined ? undefined : prompts0.flatMap((_, i) => Array<string>(perPrompt).fill(negList.length === 1 ? negList[0] : (negList[i] ?? '')));
     const batch = prompts.length;
+    if (opts.refiner && (!this.model.unet.isSdxl || !opts.refiner.model.unet.isSdxl || opts.refiner.model.info.latentChannels !== info.latentChannels)) {
+      throw new AppError('diffusion.bad_request', `a refiner hand-off needs SDXL models on both sides (base ${info.family}, refiner ${opts.refiner.model.info.family})`);
+    }
     const width = opts.image?.width ?? opts.width ?? info.defaultSize;
     const height = opts.image?.height ?? opts.height ?? info.defaultSize;
     const f = info.vaeScaleFactor;

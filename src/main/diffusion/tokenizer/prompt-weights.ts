@@ -47,11 +47,6 @@ export function parsePromptWeights(prompt: string): WeightedFragment[] {
   return merged;
 }
 
-/** True when the prompt uses any weighting bracket (so the weighted path is needed). */
-export function hasWeightSyntax(prompt: string): boolean {
-  return parsePromptWeights(prompt).some((f) => f.weight !== 1);
-}
-
 export interface PromptChunk {
   /** 77 ids: BOS, up to 75 tokens, EOS, padding. */
   ids: number[];
