@@ -1,4 +1,4 @@
-import { app, BrowserWindow, Menu, session, shell } from 'electron';
+import { app, BrowserWindow, Menu, safeStorage, session, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppContext, createProjectWithSample } from './app/context';
@@ -7,6 +7,7 @@ import { CONTENT_SECURITY_POLICY } from './transports/server';
 import { attachIpc, registerMediaScheme } from './electron/ipc';
 import { buildMenu } from './electron/menu';
 import { readLastProject, writeLastProject } from './electron/recent-project';
+import { EncryptedFileSecretStore, setSecretStore } from './plot/secret-store';
 
 /**
  * Electron entry: owns the project database and (through the job runner) the ONNX sessions; the
@@ -28,6 +29,8 @@ function firstProject(userData: string) {
 
 async function main(): Promise<void> {
   await app.whenReady();
+  // The LLM API key is kept encrypted by the OS keychain (never in a project database).
+  setSecretStore(new EncryptedFileSecretStore(safeStorage));
   const userData = app.getPath('userData');
   const ctx = new AppContext('electron', firstProject(userData));
 
