@@ -10,7 +10,7 @@ import { EXPORT_FORMATS, readEmbeddingFile, writeEmbeddingFile, type EmbeddingEx
 import { RELEASE_LR_SCHEDULE } from '../../style/lr-schedule';
 import { listStyleImages } from '../../style/preprocess';
 import { validateTemplates } from '../../style/prompt-templates';
-import { trainStyleEmbedding, type InitSpec } from '../../style/trainer';
+import { singleTokenId, trainStyleEmbedding, type InitSpec } from '../../style/trainer';
 import { loadTrainingLatents, openTrainingModel } from '../../style/trainer-setup';
 import { printResult, progressLine } from '../output';
 
@@ -156,6 +156,8 @@ function registerLearn(style: Command): void {
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
+        // Fail fast on a multi-token keyword, before the (slow at full size) image encoding.
+        model.encoders.forEach((e, i) => singleTokenId(e.tokenizer, opts.keyword, i === 0 ? 'tokenizer' : `tokenizer_${i + 1}`));
         if (!opts.json) progressLine(`encoding ${images.length} image(s) (+ mirrored copies) at ${model.size.width}×${model.size.height}…`);
         const { latents } = await loadTrainingLatents(opts.model, images, {
           cacheDir,

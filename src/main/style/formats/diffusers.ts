@@ -33,5 +33,6 @@ export function decodeDiffusers(tensors: Map<string, FloatTensor>, source: strin
   }
   const [[token, t]] = [...tensors];
   const vectors = [makeVectors(t.data, t.shape, `${source} tensor ${token}`)];
-  return { vectors, family: familyFromWidths([vectors[0].width]), keyword: token };
+  // kohya's single-tensor files name the tensor `emb_params`, which is no keyword.
+  return { vectors, family: familyFromWidths([vectors[0].width]), keyword: token === 'emb_params' ? null : token };
 }
