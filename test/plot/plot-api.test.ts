@@ -84,11 +84,9 @@ describe('plot.* over the serve-mode WebSocket', () => {
     const detail = await call('films.get', { filmId });
     expect(detail.film.title).toBe('The Lantern Keeper');
     await client.call('qa.update', { id: detail.qa[0].id, answer: 'edited' });
-    // Edit chapter 2's summary in the database as a user would through the story editor.
-    const { openProject } = await import('../../src/main/project/project');
-    const p = openProject(projectDir);
-    p.db.prepare('UPDATE chapter SET summary = ? WHERE film_id = ? AND position = 1').run('EDITED SUMMARY OF CHAPTER TWO', filmId);
-    p.close();
+    // Edit chapter 2's summary before expanding further.
+    const edited = await call('plot.outline.update', { type: 'chapter', id: detail.chapters[1].id, summary: 'EDITED SUMMARY OF CHAPTER TWO' });
+    expect(edited).toMatchObject({ type: 'chapter', id: detail.chapters[1].id, title: 'Chapter 2', summary: 'EDITED SUMMARY OF CHAPTER TWO' });
 
     const job2 = await call('plot.expand', { filmId, untilLevel: 3 });
     expect((await waitJob(job2.id)).status).toBe('done');
@@ -99,6 +97,10 @@ describe('plot.* over the serve-mode WebSocket', () => {
     expect(tree.usage.requests).toBe(tree.nodes.length);
     const sb = await call('films.storyboard', { filmId });
     expect(sb.frames).toHaveLength(SMALL.chapters * SMALL.subchapters * SMALL.frames);
+    const sub = await call('plot.outline.update', { type: 'subchapter', id: sb.subchapters[0].id, title: 'Renamed' });
+    expect(sub).toMatchObject({ title: 'Renamed', summary: sb.subchapters[0].summary });
+    const missing = await client.request('plot.outline.update', { type: 'subchapter', id: 999999, title: 'x' });
+    expect(missing.error.code).toBe('not_found');
   });
 
   it('shows a node with its raw answer, previews the final frame prompt, and regenerates a node with its children', async () => {

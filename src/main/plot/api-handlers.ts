@@ -43,7 +43,8 @@ function nodeView(ctx: AppContext, r: NodeRow): PlotNode {
 
 export const plotHandlers: Pick<HandlerMap,
   'plot.settings.get' | 'plot.settings.set' | 'plot.testConnection' | 'plot.templates.list' | 'plot.templates.save'
-  | 'plot.templates.reset' | 'plot.create' | 'plot.expand' | 'plot.tree' | 'plot.node' | 'plot.regenerate' | 'plot.framePrompt'> = {
+  | 'plot.templates.reset' | 'plot.create' | 'plot.expand' | 'plot.tree' | 'plot.node' | 'plot.regenerate' | 'plot.framePrompt'
+  | 'plot.outline.update'> = {
   'plot.settings.get': (ctx) => settingsView(ctx),
 
   'plot.settings.set': (ctx, { scope, values, apiKey }) => {
@@ -91,6 +92,21 @@ export const plotHandlers: Pick<HandlerMap,
   'plot.node': (ctx, { filmId, key }) => {
     const r = getNode(ctx.requireProject().db, filmId, key);
     return { ...nodeView(ctx, r), rawAnswer: r.raw_answer, result: r.result_json ? JSON.parse(r.result_json) : null };
+  },
+
+  'plot.outline.update': (ctx, { type, id, ...fields }) => {
+    const db = ctx.requireProject().db;
+    const filmSql = type === 'chapter' ? 'SELECT film_id AS f FROM chapter WHERE id = ?'
+      : 'SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?';
+    const film = db.prepare(filmSql).get(id) as { f: number } | undefined;
+    if (!film) throw new AppError('not_found', `No ${type} with id ${id}`, { type, id });
+    const sets = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (sets.length) {
+      db.prepare(`UPDATE ${type} SET ${sets.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...sets.map(([, v]) => v), id);
+    }
+    ctx.events.emit('data.changed', { filmId: film.f, entities: [{ type, ids: [id] }] });
+    const row = db.prepare(`SELECT id, title, scene, summary FROM ${type} WHERE id = ?`).get(id) as { id: number; title: string; scene: string; summary: string };
+    return { type, ...row };
   },
 
   'plot.framePrompt': (ctx, { frameId }) => {

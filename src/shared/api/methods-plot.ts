@@ -122,6 +122,17 @@ export const plotMethods = {
     input: z.object({ filmId: Id, key: z.string().min(1).max(40), children: z.boolean().default(false) }).strict(),
     output: Job,
   },
+  /** Edits a chapter or subchapter (what the next level expands) before expanding further. */
+  'plot.outline.update': {
+    input: z.object({
+      type: z.enum(['chapter', 'subchapter']),
+      id: Id,
+      title: z.string().max(500).optional(),
+      scene: z.string().max(1000).optional(),
+      summary: z.string().max(10_000).optional(),
+    }).strict(),
+    output: z.object({ type: z.enum(['chapter', 'subchapter']), id: Id, title: z.string(), scene: z.string(), summary: z.string() }),
+  },
   'plot.framePrompt': {
     input: z.object({ frameId: Id }).strict(),
     output: z.object({ frameId: Id, prompt: z.string() }),

@@ -7,6 +7,7 @@ import { describeError } from './errors';
 
 type NodeDetail = MethodOutput<'plot.node'>;
 export interface FramePreview { frameId: number; description: string; prompt: string }
+export interface OutlineItem { type: 'chapter' | 'subchapter'; id: number; label: string; title: string; scene: string; summary: string }
 
 /** "New film from a theme", provider settings, templates, and the live expansion tree of one film. */
 export const usePlotStore = defineStore('plot', () => {
@@ -33,6 +34,8 @@ export const usePlotStore = defineStore('plot', () => {
   const selectedKey = ref<string | null>(null);
   const node = ref<NodeDetail | null>(null);
   const previews = ref<FramePreview[]>([]);
+  /** The chapters (level-1 node) or subchapters (level-2 node) the next level will expand, editable. */
+  const outline = ref<OutlineItem[]>([]);
   const withChildren = ref(false);
   let unsubscribe: (() => void)[] = [];
   let reloadTimer: ReturnType<typeof setTimeout> | null = null;
@@ -160,6 +163,16 @@ export const usePlotStore = defineStore('plot', () => {
     if (!detail) return;
     node.value = detail;
     previews.value = [];
+    outline.value = [];
+    if (detail.level < 3 && detail.status === 'done') {
+      const fd = await guard(() => api().call('films.get', { filmId: id }));
+      if (fd && selectedKey.value === key) {
+        outline.value = detail.level === 1
+          ? fd.chapters.map((c) => ({ type: 'chapter' as const, id: c.id, label: `Chapter ${c.position + 1}`, title: c.title, scene: c.scene, summary: c.summary }))
+          : fd.subchapters.filter((s) => fd.chapters.find((c) => c.id === s.chapterId)?.position === detail.chapter)
+            .map((s) => ({ type: 'subchapter' as const, id: s.id, label: `${detail.chapter! + 1}-${s.position + 1}`, title: s.title, scene: s.scene, summary: s.summary }));
+      }
+    }
     if (detail.level === 3 && detail.status === 'done') {
       // The final prompts the renderer will use, names replaced by their lookalikes.
       const sb = await guard(() => api().call('films.storyboard', { filmId: id }));
@@ -188,14 +201,18 @@ export const usePlotStore = defineStore('plot', () => {
     await loadTree();
   }
 
+  async function saveOutline(item: OutlineItem): Promise<void> {
+    await guard(() => api().call('plot.outline.update', { type: item.type, id: item.id, title: item.title, scene: item.scene, summary: item.summary }));
+  }
+
   function close(): void {
     open.value = false;
   }
 
   return {
     open, tab, error, theme, breadth, expandUntil, creating, settings, scope, draft, apiKey, models, testing, templates,
-    filmId, tree, selectedKey, node, previews, withChildren, counts,
+    filmId, tree, selectedKey, node, previews, outline, withChildren, counts,
     loadSettings, saveSettings, forgetKey, testConnection, loadTemplates, saveTemplate, resetTemplate, create, watchFilm,
-    loadTree, select, regenerate, expand, close,
+    loadTree, select, regenerate, expand, saveOutline, close,
   };
 });
