@@ -67,10 +67,11 @@ export const useStoryboardStore = defineStore('storyboard', () => {
         const id = filmId.value;
         if (id === null) return;
         const seq = ++loadSeq;
-        const focusedId = focusedRow.value?.frame.id;
         try {
           const result = await api().call('films.storyboard', { filmId: id });
           if (seq !== loadSeq) return;
+          // Read the focus only now: the user may have moved while the fetch was under way.
+          const focusedId = focusedRow.value?.frame.id;
           board.value = result;
           const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
           focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
