@@ -39,8 +39,9 @@ describe('dreamframe style learn', () => {
       '--out', file,
       '--json',
     ];
-    expect(await main(args('2'))).toBe(0);
+    expect(await main([...args('2'), '--preview-every', '2', '--preview-steps', '2'])).toBe(0);
     const first = JSON.parse(out.join(''));
+    expect(first.previews).toEqual([join(`${file}.checkpoints`, 'preview-000002.png')]);
     expect(first).toMatchObject({ keyword: 'noir', family: 'sd1', widths: [32], steps: 2, resumedFrom: 0, images: 2, latents: 4 });
     const saved = readEmbeddingFile(file).embedding;
     expect(saved).toMatchObject({ keyword: 'noir', family: 'sd1', steps: 2 });

@@ -9,6 +9,7 @@ import { describeWidths } from '../../style/embedding';
 import { EXPORT_FORMATS, readEmbeddingFile, writeEmbeddingFile, type EmbeddingExportFormat } from '../../style/formats/index';
 import { RELEASE_LR_SCHEDULE } from '../../style/lr-schedule';
 import { listStyleImages } from '../../style/preprocess';
+import { openPreviewRenderer, type PreviewRenderer } from '../../style/previews';
 import { validateTemplates } from '../../style/prompt-templates';
 import { singleTokenId, trainStyleEmbedding, type InitSpec } from '../../style/trainer';
 import { loadTrainingLatents, openTrainingModel } from '../../style/trainer-setup';
@@ -77,6 +78,9 @@ interface LearnOptions {
   checkpointDir?: string;
   checkpointEvery?: string;
   resume: boolean;
+  previewEvery?: string;
+  previewPrompt?: string;
+  previewSteps?: string;
   provider?: string;
   threads?: string;
   cacheDir: string;
@@ -131,6 +135,9 @@ function registerLearn(style: Command): void {
     .option('--checkpoint-dir <dir>', 'checkpoint folder (default: <out>.checkpoints next to --out)')
     .option('--checkpoint-every <n>', 'steps between checkpoints and embedding snapshots (default 50)')
     .option('--no-resume', 'ignore an existing checkpoint and start over')
+    .option('--preview-every <n>', 'render a preview image into the checkpoint folder every N steps (default: none)')
+    .option('--preview-prompt <text>', 'preview prompt, {} = keyword (default "generate an image in {} style")')
+    .option('--preview-steps <n>', 'denoising steps per preview (default 20)')
     .option('--provider <name>', 'execution provider: cpu (default), auto, cuda, dml, coreml, webgpu')
     .option('--threads <n>', 'ORT intra-op threads (default: one per core)')
     .option('--cache-dir <dir>', 'cache for the gradient model and image latents', join(homedir(), '.cache', 'dreamframe', 'onnx'))
@@ -152,12 +159,27 @@ function registerLearn(style: Command): void {
         size: size ? { width: size, height: size } : undefined,
         threads: intOption('threads', opts.threads, 1),
       });
+      const previewEvery = intOption('preview-every', opts.previewEvery, 1);
+      let previews: PreviewRenderer | undefined;
+      const previewFiles: string[] = [];
       const controller = new AbortController();
       const onSigint = () => controller.abort();
       process.once('SIGINT', onSigint);
       try {
         // Fail fast on a multi-token keyword, before the (slow at full size) image encoding.
         model.encoders.forEach((e, i) => singleTokenId(e.tokenizer, opts.keyword, i === 0 ? 'tokenizer' : `tokenizer_${i + 1}`));
+        if (previewEvery) {
+          previews = await openPreviewRenderer(opts.model, {
+            outDir: checkpointDir,
+            cacheDir,
+            prompt: opts.previewPrompt,
+            steps: intOption('preview-steps', opts.previewSteps, 1),
+            size: model.size,
+            provider: opts.provider ? parseProvider(opts.provider) : 'cpu',
+            threads: intOption('threads', opts.threads, 1),
+          });
+        }
+        const renderer = previews;
         if (!opts.json) progressLine(`encoding ${images.length} image(s) (+ mirrored copies) at ${model.size.width}×${model.size.height}…`);
         const { latents } = await loadTrainingLatents(opts.model, images, {
           cacheDir,
@@ -180,6 +202,13 @@ function registerLearn(style: Command): void {
             checkpointDir,
             checkpointEvery: intOption('checkpoint-every', opts.checkpointEvery, 1),
             resume: opts.resume,
+            snapshotEvery: previewEvery,
+            onSnapshot: renderer
+              ? async (step, embedding) => {
+                  previewFiles.push(await renderer.render(step, embedding));
+                  if (!opts.json) progressLine(`preview → ${previewFiles[previewFiles.length - 1]}`);
+                }
+              : undefined,
             signal: controller.signal,
             onProgress: (p) => {
               if (opts.json) return;
@@ -212,6 +241,7 @@ function registerLearn(style: Command): void {
           size: model.size,
           provider: model.provider,
           checkpointDir,
+          previews: previewFiles,
           seconds,
         };
         if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
@@ -221,6 +251,7 @@ function registerLearn(style: Command): void {
         );
       } finally {
         process.off('SIGINT', onSigint);
+        await previews?.release();
         await model.release();
       }
     });
