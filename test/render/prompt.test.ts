@@ -47,4 +47,9 @@ describe('lookalike substitution', () => {
   it('without a keyword the prompt is the substituted description', () => {
     expect(assembleFramePrompt('', 'Tom runs', [tom])).toBe('a man looks like Gerard Butler in green runs');
   });
+
+  it('does not prefix a description that already has the release prefix', () => {
+    expect(assembleFramePrompt('Dramatic', 'generate an image in Dramatic style: Tom runs', [tom]))
+      .toBe('generate an image in Dramatic style: a man looks like Gerard Butler in green runs');
+  });
 });

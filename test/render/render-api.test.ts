@@ -103,6 +103,9 @@ describe('render and curation API over WebSocket', () => {
       const everything = await ws.call('curation.search', { filmId: film.id, query: '', limit: 1 });
       expect(everything.total).toBe(sb.frames.length + 1 + sb.dialogue.length + 1 + sb.qa.length);
       expect(everything.hits).toHaveLength(1);
+      const lines = await ws.call('curation.search', { filmId: film.id, query: '', type: 'dialogue' });
+      expect(lines.total).toBe(sb.dialogue.length + 1);
+      expect(lines.hits.every((h: any) => h.type === 'dialogue')).toBe(true);
 
       expect(await ws.call('curation.history', { filmId: film.id })).toEqual({ undo: 'Reject 1 item', redo: null });
       await ws.call('edits.undo', { filmId: film.id });

@@ -34,7 +34,7 @@ describe('dreamframe render-film', () => {
     const order = filmFramesInOrder(p.db, filmId);
     p.close();
     const args = ['render-film', '--project', dir, '--film', String(filmId), '--scope', 'chapter:2',
-      '--model', join(tinySd15Dir, 'pipeline'), '--width', '32', '--height', '32', '--steps', '2', '--json'];
+      '--model', join(tinySd15Dir, 'pipeline'), '--width', '16', '--height', '16', '--steps', '2', '--json'];
 
     let killed = false;
     const first = await run(args, (kill) => {

@@ -22,7 +22,7 @@ import { useTempDir } from '../support/tmp';
 
 const model = join(tinySd15Dir, 'pipeline');
 // Tiny sizes keep a frame well under a second on a loaded 2-core machine.
-const tiny = { model, width: 32, height: 32, steps: 2, guidance: 3 };
+const tiny = { model, width: 16, height: 16, steps: 2, guidance: 3 };
 
 /** The real tiny-model renderer, counting which seeds finished (a finished seed is a finished frame/variant). */
 function countingFactory(finished: number[]): RendererFactory {
@@ -84,10 +84,10 @@ describe('render.keyframes job', () => {
       const asset = p.db.prepare('SELECT * FROM asset WHERE sha256 = ?').get(r.asset_sha256) as { rel_path: string; width: number; height: number };
       const bytes = readFileSync(join(p.assetsDir, asset.rel_path));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(r.asset_sha256);
-      expect([asset.width, asset.height]).toEqual([32, 32]);
+      expect([asset.width, asset.height]).toEqual([16, 16]);
       // Same bytes as the pipeline itself gives for this prompt and seed.
       const direct = await reference.generate({
-        prompt: r.prompt, negativePrompt: DEFAULT_NEGATIVE_PROMPT, seed: r.seed, steps: 2, guidance: 3, width: 32, height: 32, scheduler: 'euler',
+        prompt: r.prompt, negativePrompt: DEFAULT_NEGATIVE_PROMPT, seed: r.seed, steps: 2, guidance: 3, width: 16, height: 16, scheduler: 'euler',
       });
       expect(Buffer.compare(direct.images[0], bytes)).toBe(0);
     }
@@ -165,7 +165,7 @@ describe('render.keyframes job', () => {
     // Every finished render call is a distinct seed: no frame was rendered twice.
     expect(new Set(finished).size).toBe(finished.length);
     expect([...finished].sort((a, b) => a - b)).toEqual(all.map((f) => 20 + f.filmIndex));
-    expect(getRenderSettings(q.db, filmId).width).toBe(32);
+    expect(getRenderSettings(q.db, filmId).width).toBe(16);
     await runner2.stop();
     q.close();
   });

@@ -114,6 +114,6 @@ export const renderHandlers: Pick<HandlerMap,
     ctx.events.emit('data.changed', { filmId, entities: [{ type: 'dialogue', ids: [id] }] });
     return getDialogueLine(db, id);
   },
-  'curation.search': (ctx, { filmId, query, state, limit }) => searchFilm(ctx.requireProject().db, filmId, query, state, limit),
+  'curation.search': (ctx, { filmId, query, state, type, limit }) => searchFilm(ctx.requireProject().db, filmId, query, state, limit, type),
   'curation.history': (ctx, { filmId }) => undoRedoLabels(ctx.requireProject().db, filmId),
 };

@@ -43,9 +43,12 @@ export function substituteLookalikes(text: string, characters: readonly NamedCha
   return text.normalize('NFC').replace(pattern, (match) => byKey.get(match.toLocaleLowerCase().replace(/\s+/g, ' ')) ?? match);
 }
 
+/** A description that already carries the release's prefix (pasted from a story_js) is not prefixed twice. */
+const RELEASE_PREFIX = /^\s*generate an image (?:in|on) \S+ style:\s*/i;
+
 /** "generate an image in <keyword> style: <description with names replaced>" (no keyword: the description alone). */
 export function assembleFramePrompt(keyword: string, description: string, characters: readonly NamedCharacter[]): string {
-  const body = substituteLookalikes(description.trim(), characters);
+  const body = substituteLookalikes(description.replace(RELEASE_PREFIX, '').trim(), characters);
   const kw = keyword.trim();
   return kw ? `generate an image in ${kw} style: ${body}` : body;
 }

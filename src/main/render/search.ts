@@ -19,7 +19,8 @@ function snippet(text: string, at: number, length: number): string {
 
 interface Row { id: number; state: ReviewState; [field: string]: string | number | null }
 
-export function searchFilm(db: Database.Database, filmId: number, query: string, state: ReviewState | undefined, limit: number):
+export function searchFilm(db: Database.Database, filmId: number, query: string, state: ReviewState | undefined, limit: number,
+  type?: SearchHit['type']):
   { hits: SearchHit[]; total: number } {
   const q = fold(query.trim());
   const sources: { type: SearchHit['type']; fields: string[]; rows: Row[] }[] = [
@@ -44,6 +45,7 @@ export function searchFilm(db: Database.Database, filmId: number, query: string,
   const hits: SearchHit[] = [];
   let total = 0;
   for (const src of sources) {
+    if (type && src.type !== type) continue;
     for (const row of src.rows) {
       if (state && row.state !== state) continue;
       for (const field of src.fields) {

@@ -52,6 +52,8 @@ export const curationMethods = {
       filmId: Id,
       query: text(500),
       state: ReviewState.optional(),
+      /** Only frames, dialogue lines or QA pairs. */
+      type: ItemRef.shape.type.optional(),
       limit: z.number().int().min(1).max(10_000).default(500),
     }).strict(),
     output: z.object({ hits: z.array(SearchHit), total: z.number().int() }),

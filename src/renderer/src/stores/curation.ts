@@ -26,6 +26,7 @@ export const useCurationStore = defineStore('curation', () => {
 
   const query = ref('');
   const stateFilter = ref<ReviewState | ''>('');
+  const typeFilter = ref<ItemRef['type'] | ''>('');
   const hits = shallowRef<SearchHit[]>([]);
   const total = ref(0);
   const searching = ref(false);
@@ -53,7 +54,7 @@ export const useCurationStore = defineStore('curation', () => {
     searching.value = true;
     try {
       const res = await api().call('curation.search', {
-        filmId: filmId.value, query: query.value, state: stateFilter.value || undefined, limit: 2000,
+        filmId: filmId.value, query: query.value, state: stateFilter.value || undefined, type: typeFilter.value || undefined, limit: 5000,
       });
       if (seq !== searchSeq) return;
       hits.value = res.hits;
@@ -214,7 +215,7 @@ export const useCurationStore = defineStore('curation', () => {
     saveKeymap(keymap.value);
   }
 
-  watch([query, stateFilter], () => { if (panelOpen.value) void search(); });
+  watch([query, stateFilter, typeFilter], () => { if (panelOpen.value) void search(); });
   watch(panelOpen, (open) => { if (open) { void search(); void loadSettings(); } });
   watch(filmId, () => {
     clearSelection();
@@ -226,7 +227,7 @@ export const useCurationStore = defineStore('curation', () => {
   watch(() => storyboard.focusedRow?.frame.id ?? null, (id) => void loadRenders(id));
 
   return {
-    panelOpen, panel, jobsOpen, viewerFrameId, query, stateFilter, hits, total, searching, selection, selectedRefs,
+    panelOpen, panel, jobsOpen, viewerFrameId, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
     history, settings, renders, keymap, message, filmId,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,

@@ -1,0 +1,103 @@
+/**
+ * Curation measurements (printed, never asserted) on the release's 1,331-frame film:
+ * - UI: a bulk approve of all 1,331 frames in Chromium against serve mode, from the click on
+ *   "Approve" until the storyboard shows 1,331 approved frames (select all → approve → event → reload);
+ * - its parts over the WebSocket API: review.set with 1,331 items, the storyboard refetch the UI does
+ *   on data.changed, and the undo of that edit; and review.set straight on the database, for the ratio.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { createProject } from '../src/main/project/project';
+import { importStoryJsFile } from '../src/main/import/story-js';
+import { setReview, undo } from '../src/main/story/edits';
+import { getStoryboard } from '../src/main/story/film-reader';
+import { startServer } from '../src/main/transports/server';
+import { TestWsClient } from '../test/support/ws-client';
+
+const shared = process.env.DREAMFRAME_SHARED ?? resolve(import.meta.dirname, '../../shared');
+const fixture = resolve(shared, 'fixtures/dreamframe/story_info_0.json');
+const rendererDir = resolve(import.meta.dirname, '../out/renderer');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+const dir = mkdtempSync(join(tmpdir(), 'dreamframe-bench-curation-'));
+try {
+  const p = createProject(join(dir, 'p'));
+  const { filmId } = importStoryJsFile(p, fixture);
+  const frames = getStoryboard(p.db, filmId).frames.map((f) => ({ type: 'frame' as const, id: f.id }));
+  console.log(`film: ${frames.length} frames`);
+
+  // Direct: the service alone.
+  const direct: number[] = [];
+  const directUndo: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    setReview(p.db, frames, 'approved', null);
+    direct.push(performance.now() - t);
+    t = performance.now();
+    undo(p.db, filmId);
+    directUndo.push(performance.now() - t);
+  }
+  p.close();
+
+  const server = await startServer({ projectDir: join(dir, 'p'), port: 0, rendererDir });
+  const ws = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+  const api: number[] = [];
+  const refetch: number[] = [];
+  const apiUndo: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    await ws.call('review.set', { items: frames, state: 'approved' });
+    api.push(performance.now() - t);
+    t = performance.now();
+    await ws.call('films.storyboard', { filmId });
+    refetch.push(performance.now() - t);
+    t = performance.now();
+    await ws.call('edits.undo', { filmId });
+    apiUndo.push(performance.now() - t);
+  }
+  ws.close();
+  console.log(`review.set approve ×${frames.length}, direct:          median ${fmt(median(direct))} (undo ${fmt(median(directUndo))})`);
+  console.log(`review.set approve ×${frames.length}, WebSocket API:   median ${fmt(median(api))} (undo ${fmt(median(apiUndo))})`);
+  console.log(`films.storyboard refetch after the change event: median ${fmt(median(refetch))}`);
+  console.log(`API / direct ratio: ${(median(api) / median(direct)).toFixed(2)}×`);
+
+  if (!existsSync(join(rendererDir, 'index.html')) || !existsSync('/usr/bin/chromium')) {
+    console.log('UI measurement skipped: needs out/renderer (npm run build) and /usr/bin/chromium');
+  } else {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--disable-gpu'] });
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await page.goto(server.url);
+    await page.click(`[data-testid="film-item"][data-film-id="${filmId}"]`);
+    await page.waitForSelector('[data-testid="frame-card"]');
+    await page.click('[data-testid="curate-button"]');
+    await page.selectOption('[data-testid="curation-type"]', 'frame');
+    const ui: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      await page.selectOption('[data-testid="curation-filter"]', 'draft');
+      await page.waitForFunction((n) => document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith(`${n} `), frames.length);
+      await page.click('[data-testid="select-all-shown"]');
+      await page.waitForFunction((n) => document.querySelector('[data-testid="selection-count"]')?.textContent === String(n), frames.length);
+      const t = performance.now();
+      await page.click('[data-testid="bulk-approve"]');
+      // Done when the storyboard's toolbar counts every frame as approved and the draft list is empty.
+      await page.waitForFunction((n) => {
+        const stat = document.querySelector('.review-stat')?.textContent ?? '';
+        return stat.trim().startsWith(String(n)) && document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith('0 ');
+      }, frames.length, { polling: 'raf', timeout: 60_000 });
+      ui.push(performance.now() - t);
+      const again = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+      await again.call('edits.undo', { filmId });
+      again.close();
+    }
+    console.log(`UI bulk approve of ${frames.length} frames (click → storyboard shows all approved): median ${fmt(median(ui))} over ${runs} runs [${ui.map((x) => x.toFixed(0)).join(', ')}]`);
+    await browser.close();
+  }
+  await server.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
