@@ -1,5 +1,5 @@
-import type { ApiClient } from '@shared/api/client';
-import type { ApiSetup } from './index';
+import type { ApiClient } from '../../../shared/api/client';
+import type { ApiSetup } from './setup';
 
 /** The transport chosen at start-up; stores reach the main process only through it. */
 let current: ApiSetup | null = null;

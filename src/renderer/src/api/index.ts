@@ -1,17 +1,10 @@
-import type { ApiClient } from '@shared/api/client';
+import type { ApiClient } from '../../../shared/api/client';
 import { serveMediaUrl, takeServeToken } from './token';
 import { ElectronApiClient } from './electron-client';
+import type { ApiSetup } from './setup';
 import { WebSocketApiClient, type ConnectionStatus } from './ws-client';
 
-export type { ConnectionStatus } from './ws-client';
-
-export interface ApiSetup {
-  client: ApiClient;
-  mode: 'electron' | 'serve';
-  /** Connection health; Electron's IPC is always "open". */
-  onConnectionChange(listener: (status: ConnectionStatus) => void): () => void;
-  connection(): ConnectionStatus;
-}
+export type { ApiSetup, ConnectionStatus } from './setup';
 
 const ALWAYS_OPEN: ConnectionStatus = { state: 'open', error: null, resumed: false };
 

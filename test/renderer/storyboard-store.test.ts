@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createPinia, setActivePinia } from 'pinia';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
+import type { Storyboard } from '../../src/shared/api/entities';
+import { FilmDocument } from '../../src/shared/film-document';
+import { installApi } from '../../src/renderer/src/api/current';
+import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
+import { repoRoot } from '../support/paths';
+
+/**
+ * The storyboard store against a scripted ApiClient: storyboards are built from the sample film
+ * document, and each call's answer is released by the test so races can be staged.
+ */
+
+const doc = FilmDocument.parse(JSON.parse(readFileSync(resolve(repoRoot, 'resources/sample/film.json'), 'utf8')));
+
+function boardFromDocument(): Storyboard {
+  let id = 1;
+  const now = '2026-01-01T00:00:00Z';
+  const board: Storyboard = {
+    film: {
+      id: 1, title: doc.title, theme: doc.theme, styleKeyword: doc.styleKeyword, source: 'sample', structure: 'hierarchical',
+      counts: { chapters: 0, subchapters: 0, frames: 0, dialogueLines: 0, qaPairs: 0, characters: 0 },
+      createdAt: now, updatedAt: now, overview: doc.overview, styleDescription: doc.styleDescription, locations: doc.locations, generation: {},
+    },
+    characters: [], chapters: [], subchapters: [], frames: [], dialogue: [], qa: [],
+  };
+  doc.chapters.forEach((c, ci) => {
+    const chapterId = id++;
+    board.chapters.push({ id: chapterId, position: ci, title: c.title, scene: c.scene, summary: c.summary });
+    c.subchapters.forEach((s, si) => {
+      const subchapterId = id++;
+      board.subchapters.push({ id: subchapterId, chapterId, position: si, title: s.title, scene: s.scene, summary: s.summary });
+      let frames = 0;
+      s.items.forEach((item, seq) => {
+        if (item.type === 'frame') {
+          board.frames.push({
+            id: id++, subchapterId, position: frames++, description: item.description, scene: item.scene,
+            review: { state: 'draft', note: null }, stale: false, thumbnail: { kind: 'placeholder', key: `frame/${id}` },
+          });
+        } else {
+          board.dialogue.push({ id: id++, subchapterId, afterFrame: frames, seq, speaker: item.speaker, text: item.text, review: { state: 'draft', note: null } });
+        }
+      });
+    });
+  });
+  return board;
+}
+
+interface Call { method: string; input: unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+
+function scriptedApi() {
+  const calls: Call[] = [];
+  const client: ApiClient = {
+    call: ((method: string, input: unknown) => new Promise((resolve, reject) => calls.push({ method, input, resolve: resolve as (v: unknown) => void, reject }))) as ApiClient['call'],
+    on: () => () => {},
+    assetUrl: (key) => key,
+  };
+  installApi({ client, mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
+  const next = async (method: string): Promise<Call> => {
+    await expect.poll(() => calls.some((c) => c.method === method)).toBe(true);
+    return calls.splice(calls.findIndex((c) => c.method === method), 1)[0];
+  };
+  return { calls, next };
+}
+
+describe('storyboard store', () => {
+  beforeEach(() => setActivePinia(createPinia()));
+
+  it('keeps the focus the user moved to while a refetch was under way', async () => {
+    const api = scriptedApi();
+    const store = useStoryboardStore();
+    const board = boardFromDocument();
+    const opening = store.open(1);
+    (await api.next('films.storyboard')).resolve(board);
+    await opening;
+    store.move('last');
+    const reloading = store.reload();
+    const pending = await api.next('films.storyboard');
+    store.move('first');
+    store.move('next');
+    pending.resolve({ ...board, frames: board.frames.map((f) => ({ ...f })) });
+    await reloading;
+    expect(store.focused).toBe(1);
+    expect(store.focusedRow?.frame.description).toBe(board.frames[1].description);
+  });
+
+  it('follows the focused frame by id when a refetch reorders frames', async () => {
+    const api = scriptedApi();
+    const store = useStoryboardStore();
+    const board = boardFromDocument();
+    const opening = store.open(1);
+    (await api.next('films.storyboard')).resolve(board);
+    await opening;
+    store.focusOrdinal(2);
+    const focusedId = store.focusedRow!.frame.id;
+    // The first subchapter's frames come back in reverse order (as after a reorder edit).
+    const firstSub = board.subchapters[0].id;
+    const n = board.frames.filter((f) => f.subchapterId === firstSub).length;
+    const reordered = board.frames.map((f) => (f.subchapterId === firstSub ? { ...f, position: n - 1 - f.position } : f));
+    const reloading = store.reload();
+    (await api.next('films.storyboard')).resolve({ ...board, frames: reordered });
+    await reloading;
+    expect(store.focusedRow?.frame.id).toBe(focusedId);
+    expect(store.focused).toBe(n - 1 - 2);
+  });
+
+  it('shows a review state at once and rolls it back when the server refuses it', async () => {
+    const api = scriptedApi();
+    const store = useStoryboardStore();
+    const opening = store.open(1);
+    (await api.next('films.storyboard')).resolve(boardFromDocument());
+    await opening;
+    const id = store.focusedRow!.frame.id;
+    const ok = store.setReview([id], 'approved');
+    expect(store.focusedRow?.frame.review.state).toBe('approved');
+    const okCall = await api.next('review.set');
+    expect(okCall.input).toEqual({ items: [{ type: 'frame', id }], state: 'approved' });
+    okCall.resolve({ updated: 1 });
+    await ok;
+
+    const refused = store.setReview([id], 'rejected');
+    expect(store.focusedRow?.frame.review.state).toBe('rejected');
+    (await api.next('review.set')).reject(new ApiCallError({ code: 'read_only', message: 'The project is read-only' }));
+    await refused;
+    expect(store.focusedRow?.frame.review.state).toBe('approved');
+    expect(store.notice).toContain('The project is read-only (read_only)');
+  });
+});
