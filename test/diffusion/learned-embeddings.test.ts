@@ -55,4 +55,34 @@ describe('learned keyword embeddings against the textual-inversion references', 
       await pipe.release();
     }
   });
+
+  it('SDXL in place (DreamFrame): the keyword keeps its own token and pooling stays at end-of-text', async () => {
+    const cases = join(tinySdxlDir, 'cases');
+    const ti = readCase(cases, 'textual_inversion.json');
+    const pipe = await DiffusionPipeline.load(join(tinySdxlDir, 'pipeline'), { threads: 1 });
+    try {
+      // The fixture initialises <kw> from the rows of 'dramatic'; overwriting 'dramatic' with those same rows in
+      // place must give the encoders' own output for the prompt with 'dramatic', pooled at EOS.
+      const prompt = ti.prompt.replace(ti.placeholder_token, 'dramatic');
+      await pipe.setLearnedEmbedding({
+        keyword: 'Dramatic',
+        vectors: [f32(cases, ti.placeholder_embedding_initial_1), f32(cases, ti.placeholder_embedding_initial_2)],
+        cacheDir: tempDir(),
+      });
+      expect(pipe.model.tokenizer!.encode(prompt)).toEqual(ints(cases, ti.input_ids_with_initializer));
+      const cond = await pipe.conditioning([prompt], undefined, false, size);
+      expect(maxAbsDiff(cond.hidden, f32(cases, ti.encoder_hidden_states))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(cond.textEmbeds!, f32(cases, ti.text_embeds_pooled_at_eos))).toBeLessThan(1e-4);
+      // A different vector in the same row changes the conditioning: the override is really applied.
+      // (Not a constant shift: the encoder's LayerNorms would cancel it.)
+      const moved = f32(cases, ti.placeholder_embedding_initial_2).map((v, i) => (i % 2 === 0 ? 0.2 : -0.2) - v);
+      await pipe.setLearnedEmbedding({ keyword: 'Dramatic', vectors: [f32(cases, ti.placeholder_embedding_initial_1), moved], placement: 'existing-token' });
+      const changed = await pipe.conditioning([prompt], undefined, false, size);
+      expect(maxAbsDiff(changed.textEmbeds!, f32(cases, ti.text_embeds_pooled_at_eos))).toBeGreaterThan(1e-3);
+      await expect(pipe.setLearnedEmbedding({ keyword: 'lamplit watercolour', vectors: [moved.subarray(0, 32), moved], placement: 'existing-token' }))
+        .rejects.toMatchObject({ code: 'diffusion.bad_request' });
+    } finally {
+      await pipe.release();
+    }
+  });
 });

@@ -9,9 +9,16 @@ import type { EmbeddingOverride } from './conditioning';
 /**
  * Learned keyword embeddings (textual inversion) without rewriting the model file per film: the text encoder is
  * run from a cached copy that takes `inputs_embeds` (src/main/onnx/text-encoder-embeds.ts); token rows are looked up
- * in JS and the keyword's rows replaced by the learned vectors. The keyword gets ids past the end of the vocabulary,
- * so CLIP's argmax(input_ids) pooling lands on it exactly as in the reference trainer's resized embedding matrix.
+ * in JS and the keyword's rows replaced by the learned vectors.
+ *
+ * Two placements, because they condition SDXL differently (CLIP pools at argmax(input_ids)):
+ * - `existing-token` (DreamFrame's way, and our trainer's): the keyword is already one token of the vocabulary and
+ *   its row is overwritten; pooling stays at the end-of-text token.
+ * - `new-token` (diffusers' textual-inversion example): the keyword gets ids past the end of the vocabulary, so
+ *   pooling lands on the keyword, as in that trainer's resized embedding matrix.
  */
+export type EmbeddingPlacement = 'existing-token' | 'new-token';
+
 export class LearnedEmbeddings implements EmbeddingOverride {
   /** id → learned row (width values) */
   private readonly rows = new Map<number, Float32Array>();
@@ -36,12 +43,21 @@ export class LearnedEmbeddings implements EmbeddingOverride {
   }
 
   /** Registers (or replaces) a keyword's vectors: `vectors` holds k·width values for a k-token keyword. */
-  set(keyword: string, vectors: Float32Array): number[] {
+  set(keyword: string, vectors: Float32Array, placement: EmbeddingPlacement = 'new-token'): number[] {
     const width = this.prepared.width;
     if (vectors.length === 0 || vectors.length % width !== 0) {
       throw new AppError('diffusion.bad_request', `learned vector for ${JSON.stringify(keyword)} has ${vectors.length} values; this text encoder needs a multiple of ${width}`);
     }
-    const ids = this.tokenizer.addKeyword(keyword, vectors.length / width);
+    const count = vectors.length / width;
+    let ids: number[];
+    if (placement === 'existing-token') {
+      ids = this.tokenizer.encodeRaw(keyword);
+      if (ids.length !== count) {
+        throw new AppError('diffusion.bad_request', `keyword ${JSON.stringify(keyword)} is ${ids.length} tokens for this tokenizer; overwriting rows in place needs exactly ${count}`, { keyword, ids });
+      }
+    } else {
+      ids = this.tokenizer.addKeyword(keyword, count);
+    }
     ids.forEach((id, i) => this.rows.set(id, Float32Array.from(vectors.subarray(i * width, (i + 1) * width))));
     return ids;
   }

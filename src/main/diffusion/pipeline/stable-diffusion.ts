@@ -9,7 +9,7 @@ import { createScheduler, type NoiseSource, type Scheduler, type SchedulerName }
 import { roundHalfEven } from '../schedulers/schedule-math';
 import { encodePrompts, type Conditioning, type EmbeddingOverride } from './conditioning';
 import { decodedToUnit, encodePng, unitToUint8 } from './image-io';
-import { LearnedEmbeddings } from './learned-embeddings';
+import { LearnedEmbeddings, type EmbeddingPlacement } from './learned-embeddings';
 import { BatchNoise, SeededRandom } from './rng';
 
 /**
@@ -130,8 +130,10 @@ export class DiffusionPipeline {
    * SDXL: the 768-wide CLIP-L row) and `vectors[1]` for SDXL's text_encoder_2 (1280-wide); an SDXL refiner, which
    * has only text_encoder_2, takes `vectors[1]` (or a single vector of its width). Each entry may hold k rows for a
    * k-token keyword. The model files stay untouched; a cached inputs_embeds copy of each encoder is made once.
+   * `placement` (see learned-embeddings.ts) defaults to overwriting the keyword's own row when it is a single token
+   * of the vocabulary — how DreamFrame learns and renders styles — and to a new token otherwise (`<kw>` placeholders).
    */
-  async setLearnedEmbedding(spec: { keyword: string; vectors: Float32Array[]; cacheDir?: string }): Promise<void> {
+  async setLearnedEmbedding(spec: { keyword: string; vectors: Float32Array[]; cacheDir?: string; placement?: EmbeddingPlacement }): Promise<void> {
     const cacheDir = spec.cacheDir ?? join(tmpdir(), 'dreamframe-onnx-cache');
     const { textEncoder, textEncoder2, tokenizer, tokenizer2 } = this.model;
     const sdxl = this.model.unet.isSdxl;
@@ -142,11 +144,11 @@ export class DiffusionPipeline {
     const open = (file: string, tok: ClipTokenizerLike) => LearnedEmbeddings.open(file, cacheDir, tok, this.provider, this.loadOptions.threads);
     if (textEncoder && tokenizer) {
       this.learned.first ??= await open(textEncoder.s.file, tokenizer);
-      this.learned.first.set(spec.keyword, spec.vectors[0]);
+      this.learned.first.set(spec.keyword, spec.vectors[0], placementFor(spec, tokenizer));
     }
     if (sdxl && textEncoder2 && tokenizer2) {
       this.learned.second ??= await open(textEncoder2.s.file, tokenizer2);
-      this.learned.second.set(spec.keyword, spec.vectors[spec.vectors.length - 1]);
+      this.learned.second.set(spec.keyword, spec.vectors[spec.vectors.length - 1], placementFor(spec, tokenizer2));
     }
     this.embeddingOverrides = { first: this.learned.first, second: this.learned.second };
   }
@@ -451,4 +453,10 @@ export class DiffusionPipeline {
 
 export function loadPipeline(dir: string, opts: LoadOptions = {}): Promise<DiffusionPipeline> {
   return DiffusionPipeline.load(dir, opts);
+}
+
+/** In place when the caller says so or when the keyword is one vocabulary token; a new token otherwise. */
+function placementFor(spec: { keyword: string; placement?: EmbeddingPlacement }, tokenizer: ClipTokenizerLike): EmbeddingPlacement {
+  if (spec.placement) return spec.placement;
+  return tokenizer.encodeRaw(spec.keyword).length === 1 && !/^<.*>$/.test(spec.keyword) ? 'existing-token' : 'new-token';
 }
