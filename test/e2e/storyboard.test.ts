@@ -96,7 +96,10 @@ async function isInViewport(page: Page, ordinal: number): Promise<boolean> {
     if (!card || !scroller) return false;
     const c = card.getBoundingClientRect();
     const s = scroller.getBoundingClientRect();
-    return c.top >= s.top - 1 && c.bottom <= s.bottom + 1 && c.height > 0;
+    if (!(c.top >= s.top - 1 && c.bottom <= s.bottom + 1 && c.height > 0)) return false;
+    // Nothing drawn over its top and bottom edges (fixed bars, overlays).
+    const x = c.left + c.width / 2;
+    return [c.top + 3, c.bottom - 3].every((y) => card.contains(document.elementFromPoint(x, y)));
   }, ordinal);
 }
 
