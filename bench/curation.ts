@@ -79,15 +79,17 @@ try {
     const ui: number[] = [];
     for (let i = 0; i < runs; i++) {
       await page.selectOption('[data-testid="curation-filter"]', 'draft');
-      await page.waitForFunction((n) => document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith(`${n} `), frames.length);
+      await page.waitForFunction((n) => (globalThis as any).document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith(`${n} `), frames.length);
       await page.click('[data-testid="select-all-shown"]');
-      await page.waitForFunction((n) => document.querySelector('[data-testid="selection-count"]')?.textContent === String(n), frames.length);
+      await page.waitForFunction((n) => (globalThis as any).document.querySelector('[data-testid="selection-count"]')?.textContent === String(n), frames.length);
       const t = performance.now();
       await page.click('[data-testid="bulk-approve"]');
       // Done when the storyboard's toolbar counts every frame as approved and the draft list is empty.
       await page.waitForFunction((n) => {
-        const stat = document.querySelector('.review-stat')?.textContent ?? '';
-        return stat.trim().startsWith(String(n)) && document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith('0 ');
+        // Runs in the page (bench/ is compiled without the DOM types).
+        const doc = (globalThis as any).document;
+        const stat: string = doc.querySelector('.review-stat')?.textContent ?? '';
+        return stat.trim().startsWith(String(n)) && doc.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith('0 ');
       }, frames.length, { polling: 'raf', timeout: 60_000 });
       ui.push(performance.now() - t);
       const again = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);

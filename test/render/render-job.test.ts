@@ -17,6 +17,8 @@ import { RENDER_JOB, renderJobKind, type RendererFactory } from '../../src/main/
 import { getRenderSettings, setRenderSettings } from '../../src/main/render/settings';
 import { getStoryboard, listFilms } from '../../src/main/story/film-reader';
 import { editItem } from '../../src/main/story/edits';
+import { writeEmbeddingFile } from '../../src/main/style/formats/index';
+import { f32, readCase } from '../diffusion/fixture-io';
 import { tinySd15Dir } from '../support/paths';
 import { useTempDir } from '../support/tmp';
 
@@ -26,8 +28,8 @@ const tiny = { model, width: 16, height: 16, steps: 2, guidance: 3 };
 
 /** The real tiny-model renderer, counting which seeds finished (a finished seed is a finished frame/variant). */
 function countingFactory(finished: number[]): RendererFactory {
-  return async (settings) => {
-    const inner = await loadKeyframeRenderer(settings);
+  return async (settings, context) => {
+    const inner = await loadKeyframeRenderer(settings, context);
     return {
       model: inner.model,
       async render(req) {
@@ -168,6 +170,39 @@ describe('render.keyframes job', () => {
     expect(getRenderSettings(q.db, filmId).width).toBe(16);
     await runner2.stop();
     q.close();
+  });
+
+  it('renders with a learned style embedding bound to the film keyword, like the pipeline given the same vectors', async () => {
+    const dir = tmp();
+    const p = createProjectWithSample(join(dir, 'p'), true);
+    const filmId = listFilms(p.db)[0].id;
+    // The textual-inversion fixture's vector, saved as an embedding file in our format.
+    const cases = join(tinySd15Dir, 'cases');
+    const vector = f32(cases, readCase(cases, 'textual_inversion.json').placeholder_embedding_initial);
+    const file = join(dir, 'style.safetensors');
+    writeEmbeddingFile(file, { vectors: [{ rows: 1, width: vector.length, data: vector }], family: null, keyword: 'Whimsical' }, 'ours');
+    const settings = setRenderSettings(p.db, filmId, { ...tiny, embedding: file });
+    const frame = filmFramesInOrder(p.db, filmId)[2];
+    const runner = new JobRunner(p, new EventBus(), [renderJobKind()], 0);
+    runner.start();
+    const job = runner.enqueue(RENDER_JOB, { filmId, scope: { kind: 'frames', frameIds: [frame.frameId] }, settings }, filmId);
+    await runner.whenIdle();
+    expect(getJob(p.db, job.id)).toMatchObject({ status: 'done' });
+    const row = p.db.prepare('SELECT * FROM render WHERE job_id = ?').get(job.id) as RenderRow;
+    const asset = p.db.prepare('SELECT rel_path FROM asset WHERE sha256 = ?').get(row.asset_sha256) as { rel_path: string };
+    const bytes = readFileSync(join(p.assetsDir, asset.rel_path));
+    const opts = { prompt: row.prompt, negativePrompt: DEFAULT_NEGATIVE_PROMPT, seed: row.seed, steps: 2, guidance: 3, width: 16, height: 16, scheduler: 'euler' as const };
+    const plain = await reference.generate(opts);
+    expect(Buffer.compare(plain.images[0], bytes)).not.toBe(0);
+    const styled = await DiffusionPipeline.load(model);
+    try {
+      await styled.setLearnedEmbedding({ keyword: 'Whimsical', vectors: [vector], cacheDir: join(dir, 'cache') });
+      expect(Buffer.compare((await styled.generate(opts)).images[0], bytes)).toBe(0);
+    } finally {
+      await styled.release();
+    }
+    await runner.stop();
+    p.close();
   });
 
   it('fails with a readable error when no model is set', async () => {

@@ -1,6 +1,7 @@
 import type { RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
+import { readEmbeddingFile } from '../style/formats/index';
 
 /**
  * The one thing a render job needs from the diffusion runtime: prompt + seed in, PNG out. The model
@@ -22,21 +23,30 @@ export interface KeyframeRenderer {
   release(): Promise<void>;
 }
 
-export async function loadKeyframeRenderer(settings: RenderSettings): Promise<KeyframeRenderer> {
+/** Where a learned style embedding goes: the film's style keyword, and a folder for the prepared encoders. */
+export interface RendererContext {
+  keyword: string;
+  cacheDir: string;
+}
+
+export async function loadKeyframeRenderer(settings: RenderSettings, context?: RendererContext): Promise<KeyframeRenderer> {
   if (!settings.model) {
     throw new AppError('render.no_model', 'No render model is set: choose a model folder in the film\'s render settings (or pass --model)');
   }
-  if (settings.embedding) {
-    throw new AppError('render.embedding_unsupported',
-      `Embedding ${settings.embedding}: applying learned embeddings at render time needs the diffusion runtime's embedding loader, which this build does not have yet`,
-      { embedding: settings.embedding });
-  }
+  // Read the embedding before loading models, so a bad file fails fast.
+  const learned = settings.embedding ? learnedEmbedding(settings.embedding, context) : null;
   const base = await DiffusionPipeline.load(settings.model);
   let refiner: DiffusionPipeline | undefined;
   try {
     if (settings.refiner) refiner = await DiffusionPipeline.load(settings.refiner);
+    // As in the release, the refiner sees the learned vectors too (its single encoder takes the last one).
+    if (learned) {
+      await base.setLearnedEmbedding(learned);
+      await refiner?.setLearnedEmbedding(learned);
+    }
   } catch (err) {
     await base.release();
+    await refiner?.release();
     throw err;
   }
   return {
@@ -63,4 +73,14 @@ export async function loadKeyframeRenderer(settings: RenderSettings): Promise<Ke
       await refiner?.release();
     },
   };
+}
+
+/** The embedding's vectors (one per text encoder) bound to the word the prompts use for the style. */
+function learnedEmbedding(file: string, context: RendererContext | undefined): { keyword: string; vectors: Float32Array[]; cacheDir?: string } {
+  const { embedding } = readEmbeddingFile(file);
+  const keyword = context?.keyword.trim() || embedding.keyword;
+  if (!keyword) {
+    throw new AppError('render.embedding_keyword', `Embedding ${file} does not record its keyword and the film has no style keyword to bind it to`, { file });
+  }
+  return { keyword, vectors: embedding.vectors.map((v) => v.data), cacheDir: context?.cacheDir };
 }

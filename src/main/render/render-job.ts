@@ -1,10 +1,11 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import type { JobContext, JobKind } from '../jobs/runner';
-import { framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
+import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
 import { storeImage } from './image-store';
-import { loadKeyframeRenderer, type KeyframeRenderer } from './keyframe-renderer';
+import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
 
 /**
  * Job kind "render.keyframes": renders the frames of a scope, in film order, on the GPU lane.
@@ -28,7 +29,7 @@ export type RenderJobParams = z.infer<typeof RenderJobParams>;
 
 interface Checkpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
 
-export type RendererFactory = (settings: RenderSettings) => Promise<KeyframeRenderer>;
+export type RendererFactory = (settings: RenderSettings, context: RendererContext) => Promise<KeyframeRenderer>;
 
 function isCancel(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof AppError && err.code === 'diffusion.cancelled');
@@ -58,7 +59,7 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
     return;
   }
   ctx.progress(done.size / Math.max(total, 1), `Loading model ${settings.model}`);
-  const renderer = await loadRenderer(settings);
+  const renderer = await loadRenderer(settings, { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
   const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
       settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
