@@ -134,5 +134,7 @@ describe('moveFocus', () => {
     expect(key('Z', { ctrlKey: true, shiftKey: true })).toEqual({ type: 'redo' });
     expect(key('j', { ctrlKey: true })).toBeNull();
     expect(key('x')).toBeNull();
+    // Shifted letters belong to the curation dock's keymap (Shift+a approves its selection).
+    expect(key('A', { shiftKey: true })).toBeNull();
   });
 });

@@ -6,7 +6,6 @@ export type Action =
   | { type: 'openDetail' }
   | { type: 'close' }
   | { type: 'review'; state: 'approved' | 'rejected' | 'draft' }
-  | { type: 'reviewSubchapter'; state: 'approved' | 'rejected' }
   | { type: 'edit' }
   | { type: 'help' }
   | { type: 'undo' }
@@ -32,8 +31,6 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ['a'], label: 'Approve focused frame', action: { type: 'review', state: 'approved' } },
   { keys: ['r'], label: 'Reject focused frame', action: { type: 'review', state: 'rejected' } },
   { keys: ['d'], label: 'Reset focused frame to draft', action: { type: 'review', state: 'draft' } },
-  { keys: ['A'], label: 'Approve every frame of the focused subchapter', action: { type: 'reviewSubchapter', state: 'approved' } },
-  { keys: ['R'], label: 'Reject every frame of the focused subchapter', action: { type: 'reviewSubchapter', state: 'rejected' } },
   { keys: ['e'], label: 'Edit description of focused frame', action: { type: 'edit' } },
   { keys: ['Ctrl+Z'], label: 'Undo last edit', action: { type: 'undo' } },
   { keys: ['Ctrl+Shift+Z', 'Ctrl+Y'], label: 'Redo', action: { type: 'redo' } },
