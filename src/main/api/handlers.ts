@@ -13,6 +13,7 @@ import {
 } from '../story/film-reader';
 import { renderHandlers } from '../render/api-handlers';
 import { plotHandlers } from '../plot/api-handlers';
+import { styleHandlers } from '../style/api-handlers';
 
 type Handler<M extends MethodName> = (
   ctx: AppContext, input: z.output<Methods[M]['input']>,
@@ -100,4 +101,5 @@ export const handlers: HandlerMap = {
   ...renderHandlers,
   ...exportHandlers,
   ...plotHandlers,
+  ...styleHandlers,
 };

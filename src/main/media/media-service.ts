@@ -31,11 +31,25 @@ interface FrameMediaRow {
   sub_position: number; chapter_position: number; asset_sha256: string | null; rel_path: string | null; mime: string | null;
 }
 
+/** "asset/<sha256>": any stored image (style images, training previews), full size or as a thumbnail. */
+async function readAssetMedia(project: Project, variant: MediaVariant, sha256: string): Promise<MediaFile> {
+  const row = project.db.prepare('SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256) as
+    { rel_path: string; mime: string } | undefined;
+  if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
+  const source = join(project.assetsDir, row.rel_path);
+  if (variant === 'full') return { bytes: readFileSync(source), mime: row.mime };
+  const bytes = await cached(join(project.assetsDir, 'cache', `${sha256}-${THUMB_WIDTH}.webp`), () =>
+    sharp(source).resize({ width: THUMB_WIDTH, withoutEnlargement: true, fit: 'inside' }).webp({ quality: 82 }).toBuffer());
+  return { bytes, mime: 'image/webp' };
+}
+
 /**
- * Resolves a media key from the API contract ("frame/<id>") to image bytes: the frame's keyframe
+ * Resolves a media key from the API contract ("frame/<id>", "asset/<sha256>") to image bytes: the frame's keyframe
  * render (thumbnail or full size) or, before any render, a generated "not rendered yet" card.
  */
 export async function readMedia(project: Project, variant: MediaVariant, key: string): Promise<MediaFile> {
+  const asset = /^asset\/([0-9a-f]{64})$/.exec(key.split('?')[0]);
+  if (asset) return readAssetMedia(project, variant, asset[1]);
   const m = /^frame\/(\d+)$/.exec(key.split('?')[0]);
   if (!m) throw new AppError('not_found', `Unknown media key ${JSON.stringify(key)}`, { key });
   const frameId = Number(m[1]);

@@ -7,6 +7,7 @@ import { exportMethods } from './methods-export';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
 import { plotMethods } from './methods-plot';
+import { styleMethods } from './methods-style';
 
 /**
  * The single renderer ↔ main contract. Each method has a zod schema for its input and its output;
@@ -112,6 +113,7 @@ export const methods = {
   ...curationMethods,
   ...exportMethods,
   ...plotMethods,
+  ...styleMethods,
 } as const;
 
 export type Methods = typeof methods;
