@@ -89,6 +89,33 @@ describe('style jobs on tiny-sd15', () => {
       const fileB = readEmbeddingFile(getStyleState(project, filmId).embeddings.find((e) => e.id === infoB.embeddingId)!.file).embedding;
       expect(Array.from(fileB.vectors[0].data)).toEqual(Array.from(fileA.vectors[0].data));
 
+      // Third run: the app stops mid-run (as at a crash/quit); a new runner on start re-queues and finishes it.
+      let c: Job | undefined;
+      let stopped: (p: Promise<void>) => void = () => {};
+      const stopping = new Promise<void>((r) => { stopped = r; });
+      let asked = false;
+      const offC = events.onAny((event, payload) => {
+        const job = payload as Job;
+        if (!asked && event === 'job.progress' && c && job.id === c.id && job.message?.startsWith('step 1/')) {
+          asked = true;
+          stopped(runner.stop());
+        }
+      });
+      c = runner.enqueue(STYLE_LEARN_JOB, { filmId, styleId: imported.styleId, modelDir, settings }, filmId);
+      // A stopped runner never reports idle; its stop() resolves once the aborted job has returned.
+      await stopping;
+      offC();
+      expect(getJob(project.db, c.id)!.status).toBe('running');
+      const restarted = new JobRunner(project, events, [styleLearnJobKind], 0);
+      restarted.start();
+      await restarted.whenIdle();
+      expect(getJob(project.db, c.id)!.status).toBe('done');
+      const infoC = styleJobInfo(project, c.id)!;
+      expect(infoC.losses).toEqual(infoA.losses);
+      const fileC = readEmbeddingFile(getStyleState(project, filmId).embeddings.find((e) => e.id === infoC.embeddingId)!.file).embedding;
+      expect(Array.from(fileC.vectors[0].data)).toEqual(Array.from(fileA.vectors[0].data));
+      await restarted.stop();
+
       // Excluding an image changes what the next training sees.
       expect(setStyleImageIncluded(project, state0.images[1].id, false).image.included).toBe(false);
       expect(getStyleState(project, filmId).images.map((i) => i.included)).toEqual([true, false]);

@@ -51,18 +51,18 @@ async function runLearn(ctx: JobContext<StyleLearnParams>): Promise<void> {
   };
   const cacheDir = onnxCacheDir(ctx);
   const size = settings.size ? { width: settings.size, height: settings.size } : undefined;
-  const model = await openTrainingModel(modelDir, { cacheDir, provider: 'cpu', size, threads: settings.threads });
+  const model = await openTrainingModel(modelDir, { cacheDir, provider: settings.provider, size, threads: settings.threads });
   let previews: PreviewRenderer | undefined;
   const previewDir = mkdtempSync(join(tmpdir(), 'dreamframe-preview-'));
   try {
     model.encoders.forEach((e, i) => singleTokenId(e.tokenizer, keyword, i === 0 ? 'tokenizer' : `tokenizer_${i + 1}`));
     if (settings.previewEvery > 0) {
       previews = await openPreviewRenderer(modelDir, {
-        outDir: previewDir, cacheDir, steps: settings.previewSteps, size: model.size, provider: 'cpu', threads: settings.threads,
+        outDir: previewDir, cacheDir, steps: settings.previewSteps, size: model.size, provider: settings.provider, threads: settings.threads,
       });
     }
     ctx.progress(state.totalSteps ? (state.losses.at(-1)?.step ?? 0) / state.totalSteps : 0, `encoding ${images.length} image(s)`);
-    const { latents } = await loadTrainingLatents(modelDir, images, { cacheDir, size: model.size, provider: 'cpu', scalingFactor: model.scalingFactor });
+    const { latents } = await loadTrainingLatents(modelDir, images, { cacheDir, size: model.size, provider: settings.provider, scalingFactor: model.scalingFactor });
     const renderer = previews;
     const result = await trainStyleEmbedding({ ...model, latents }, {
       keyword,

@@ -48,6 +48,8 @@ export const StyleLearnSettings = z.object({
   checkpointEvery: z.number().int().min(1).max(100_000).default(50),
   /** Training resolution in pixels (square); default the model's native size. */
   size: z.number().int().min(8).max(4096).optional(),
+  /** ONNX Runtime execution provider; 'cpu' is bit-reproducible across resumes, 'auto' takes an accelerator when present. */
+  provider: z.enum(['cpu', 'auto', 'cuda', 'dml', 'coreml', 'webgpu']).default('cpu'),
   /** ORT intra-op threads; fixed counts keep CPU runs bit-reproducible across resumes. */
   threads: z.number().int().min(1).max(256).optional(),
 }).strict();
