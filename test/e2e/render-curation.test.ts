@@ -80,9 +80,14 @@ async function waitForJob(jobId: number, status: Job['status'] = 'done'): Promis
   await page.locator(`[data-testid="job-row"][data-job-id="${jobId}"][data-status="${status}"]`).waitFor({ timeout: 90_000 });
 }
 
-async function latestJob(): Promise<Job> {
-  const jobs = await api<Job[]>('jobs.list', {});
-  return jobs.reduce((a, b) => (b.id > a.id ? b : a));
+/** The job a click queued: waits until a job newer than `after` exists (the click's request is asynchronous). */
+async function newJob(after: number): Promise<Job> {
+  for (;;) {
+    const jobs = await api<Job[]>('jobs.list', {});
+    const newest = jobs.reduce<Job | null>((a, b) => (a === null || b.id > a.id ? b : a), null);
+    if (newest && newest.id > after) return newest;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 async function focusFrame(ordinal: number): Promise<void> {
@@ -158,7 +163,7 @@ async function scenario(): Promise<void> {
     const percents: string[] = [];
     await page.click('[data-testid="render-subchapter"]');
     await page.locator('[data-testid="jobs-view"]').waitFor();
-    const subJob = await latestJob();
+    const subJob = await newJob(0);
     const row = page.locator(`[data-testid="job-row"][data-job-id="${subJob.id}"]`);
     while ((await row.getAttribute('data-status')) !== 'done') {
       const text = await row.locator('[data-testid="job-percent"]').textContent().catch(() => null);
@@ -228,7 +233,7 @@ async function scenario(): Promise<void> {
     const before = await api<RenderInfo[]>('render.list', { frameId: frame0.id });
     await page.click('[data-testid="tab-edit"]');
     await page.click('[data-testid="rerender-new-seed"]');
-    const reJob = await latestJob();
+    const reJob = await newJob(subJob.id);
     await waitForJob(reJob.id);
     const after = await api<RenderInfo[]>('render.list', { frameId: frame0.id });
     expect(after).toHaveLength(before.length + 1);
@@ -247,7 +252,7 @@ async function scenario(): Promise<void> {
     // Film render, interrupted by stopping the server after a few frames, resumed by starting it again.
     await page.click('[data-testid="tab-render"]');
     await page.click('[data-testid="render-film"]');
-    const filmJob = await latestJob();
+    const filmJob = await newJob(reJob.id);
     await expect.poll(() => renderRowsOfJob(filmJob.id).length, { timeout: 60_000, interval: 20 }).toBeGreaterThanOrEqual(3);
     ws.close();
     const { port, token } = server;
