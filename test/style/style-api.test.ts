@@ -49,6 +49,7 @@ describe('style.* over the serve-mode WebSocket', () => {
     const empty = await client.call('style.get', { filmId });
     expect(empty).toMatchObject({ styleId: null, images: [], embeddings: [], latestJob: null });
     expect(empty.keyword.length).toBeGreaterThan(0);
+    expect((await client.request('style.learn', { filmId, modelDir })).error.code).toBe('style.no_images');
 
     const images = join(dir, 'images');
     mkdirSync(images);

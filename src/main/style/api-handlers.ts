@@ -1,7 +1,8 @@
+import { AppError } from '../../shared/errors';
 import type { HandlerMap } from '../api/handlers';
 import type { AppContext } from '../app/context';
 import {
-  ensureStyle, getStyleState, importEmbeddingFile, importStyleFolder, listStyleImageInfos, setStyleImageIncluded,
+  ensureStyle, getStyleState, importEmbeddingFile, includedImagePaths, importStyleFolder, listStyleImageInfos, setStyleImageIncluded,
   STYLE_GENERATE_JOB, STYLE_LEARN_JOB, useEmbedding,
 } from './style-service';
 
@@ -34,6 +35,9 @@ export const styleHandlers: Pick<HandlerMap,
   'style.learn': (ctx, { filmId, modelDir, settings }) => {
     const project = ctx.requireProject();
     const styleId = ensureStyle(project, filmId);
+    if (includedImagePaths(project, styleId).length === 0) {
+      throw new AppError('style.no_images', `Film ${filmId}'s style has no included images: import or generate some first`, { filmId, styleId });
+    }
     // The last settings used become the form's starting values next time.
     project.db.prepare('UPDATE style SET settings_json = ? WHERE id = ?').run(JSON.stringify({ modelDir, ...settings }), styleId);
     const job = ctx.jobs.enqueue(STYLE_LEARN_JOB, { filmId, styleId, modelDir, settings }, filmId);
