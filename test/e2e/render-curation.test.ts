@@ -242,8 +242,16 @@ async function scenario(): Promise<void> {
     await expect.poll(() => page.locator('[data-testid="render-item"][data-keyframe="true"]').getAttribute('data-seed')).toBe(String(after[0].seed));
     const newKey = (await api<Storyboard>('films.storyboard', { filmId })).frames[0].thumbnail.key;
     expect(newKey).not.toBe(frame0.thumbnail.key);
-    // The full-size viewer shows the new keyframe.
+    // The full-size viewer shows the new keyframe; each render of the frame has its own thumbnail and full view.
     await page.keyboard.press('v');
+    await expect.poll(() => page.locator('[data-testid="viewer-image"]').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(16);
+    expect(await page.getAttribute('[data-testid="viewer-image"]', 'src')).toContain(`/media/full/frame/${frame0.id}`);
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="image-viewer"]').waitFor({ state: 'detached' });
+    const renderThumbs = page.locator('[data-testid="render-item"] img');
+    await expect.poll(() => renderThumbs.evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth))).toEqual([16, 16]);
+    await renderThumbs.nth(1).click();
+    expect(await page.getAttribute('[data-testid="viewer-image"]', 'src')).toContain(`/media/full/asset/${before[0].assetSha256}`);
     await expect.poll(() => page.locator('[data-testid="viewer-image"]').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(16);
     await page.keyboard.press('Escape');
     await page.locator('[data-testid="image-viewer"]').waitFor({ state: 'detached' });

@@ -22,7 +22,8 @@ export const useCurationStore = defineStore('curation', () => {
   const panelOpen = ref(false);
   const panel = ref<Panel>('review');
   const jobsOpen = ref(false);
-  const viewerFrameId = ref<number | null>(null);
+  /** What the full-size viewer shows: a media key ("frame/<id>…" or "asset/<sha256>") and a caption. */
+  const viewer = ref<{ key: string; caption: string } | null>(null);
 
   const query = ref('');
   const stateFilter = ref<ReviewState | ''>('');
@@ -227,7 +228,7 @@ export const useCurationStore = defineStore('curation', () => {
   watch(() => storyboard.focusedRow?.frame.id ?? null, (id) => void loadRenders(id));
 
   return {
-    panelOpen, panel, jobsOpen, viewerFrameId, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
+    panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
     history, settings, renders, keymap, message, filmId,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
