@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/main/diffusion/tokenizer/clip-tokenizer';
 import { extractJson } from '../../src/main/plot/extract-json';
 import { Limiter } from '../../src/main/plot/limiter';
-import { assembleFramePrompt, substituteLookalikes } from '../../src/main/plot/lookalike';
+import { assembleFramePrompt, substituteLookalikes } from '../../src/main/story/lookalike';
 import { retryAfterMs } from '../../src/main/plot/retry';
 import { level1Schema, styleKeywordProblem, DEFAULT_BREADTH } from '../../src/main/plot/schemas';
 import { EncryptedFileSecretStore, type StringEncryptor } from '../../src/main/plot/secret-store';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assembleFramePrompt, substituteLookalikes } from '../../src/main/render/prompt';
+import { assembleFramePrompt, substituteLookalikes } from '../../src/main/story/lookalike';
 
 const eleanor = { name: 'Eleanor', lookalike: 'a woman looks like Natalie Portman in royal blue' };
 const tom = { name: 'Tom', lookalike: 'a man looks like Gerard Butler in green' };

@@ -4,7 +4,7 @@ import type { HandlerMap } from '../api/handlers';
 import type { AppContext } from '../app/context';
 import { getFrame } from '../story/film-reader';
 import { LlmClient } from './llm-client';
-import { assembleFramePrompt, type NamedCharacter } from './lookalike';
+import { assembleFramePrompt, type NamedCharacter } from '../story/lookalike';
 import { expandFilm, regenerateNode, startFilms } from './plot-service';
 import { API_KEY_SECRET, resolveApiKey, secretStore } from './secret-store';
 import {

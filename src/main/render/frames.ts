@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
-import { assembleFramePrompt, DEFAULT_NEGATIVE_PROMPT, type NamedCharacter } from './prompt';
+import { assembleFramePrompt, type NamedCharacter } from '../story/lookalike';
+import { DEFAULT_NEGATIVE_PROMPT } from './prompt';
 
 /** Frames to render, in film order, each with its index in the whole film (the seed policy uses it). */
 
