@@ -8,7 +8,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/support/chromium';
 import { createProject } from '../src/main/project/project';
 import { importStoryJsFile } from '../src/main/import/story-js';
 import { setReview, undo } from '../src/main/story/edits';
@@ -69,7 +69,7 @@ try {
   if (!existsSync(join(rendererDir, 'index.html')) || !existsSync('/usr/bin/chromium')) {
     console.log('UI measurement skipped: needs out/renderer (npm run build) and /usr/bin/chromium');
   } else {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless=new', '--no-sandbox', '--disable-gpu'] });
+    const browser = await launchChromium();
     const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     await page.goto(server.url);
     await page.click(`[data-testid="film-item"][data-film-id="${filmId}"]`);

@@ -2,13 +2,14 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job, Storyboard } from '../../src/shared/api/entities';
 import type { RenderInfo } from '../../src/shared/api/methods-render';
 import { dispatch } from '../../src/main/api/dispatch';
 import { createProjectWithSample } from '../../src/main/app/context';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
+import { launchChromium } from '../support/chromium';
 import { dreamframeFixtureDir, repoRoot, tinySd15Dir } from '../support/paths';
 import { TestWsClient } from '../support/ws-client';
 
@@ -20,13 +21,8 @@ import { TestWsClient } from '../support/ws-client';
  * rendered twice. Expected values come from the story file and the database, not from the UI.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const rendererDir = resolve(repoRoot, 'out/renderer');
 const screenshotDir = resolve(repoRoot, 'test-results/screenshots');
-const LAUNCH_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const FRAMES = 12;
 
 let workDir = '';
@@ -101,7 +97,6 @@ beforeAll(async () => {
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The renderer is not built: ${rendererDir}/index.html is missing. Run "npm run build" before the e2e tests.`);
   }
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing. Install Debian's Chromium: apt-get install -y chromium`);
   mkdirSync(screenshotDir, { recursive: true });
   workDir = mkdtempSync(join(tmpdir(), 'dreamframe-e2e-render-'));
   projectDir = join(workDir, 'project');
@@ -109,7 +104,7 @@ beforeAll(async () => {
   createProjectWithSample(projectDir, false).close();
   server = await startServer({ projectDir, port: 0, rendererDir });
   await connect();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilmDocument } from '../../src/shared/film-document';
 import type { FilmSummary, Storyboard } from '../../src/shared/api/entities';
@@ -10,6 +10,7 @@ import { createProjectWithSample } from '../../src/main/app/context';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { dispatch } from '../../src/main/api/dispatch';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
+import { launchChromium } from '../support/chromium';
 import { dreamframeFixtureDir, repoRoot } from '../support/paths';
 
 /**
@@ -18,7 +19,6 @@ import { dreamframeFixtureDir, repoRoot } from '../support/paths';
  * and from the story_js fixture, not from the UI under test.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const rendererDir = resolve(repoRoot, 'out/renderer');
 const screenshotDir = resolve(repoRoot, 'test-results/screenshots');
 const storyJsPath = join(dreamframeFixtureDir, 'story_info_0.json');
@@ -52,10 +52,6 @@ const linesAfterFrame: string[][] = sampleSubs.flatMap((sub) => {
 const storyJs = JSON.parse(readFileSync(storyJsPath, 'utf8')) as { img_diag: [string, string][] };
 const storyJsFrameCount = storyJs.img_diag.filter(([kind]) => kind === 'frame').length;
 
-const LAUNCH_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let projectDir = '';
 let server: RunningServer;
@@ -112,9 +108,6 @@ beforeAll(async () => {
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The renderer is not built: ${rendererDir}/index.html is missing. Run "npm run build" before the e2e tests.`);
   }
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing. Install Debian's Chromium: apt-get install -y chromium`);
-  }
   mkdirSync(screenshotDir, { recursive: true });
   projectDir = join(mkdtempSync(join(tmpdir(), 'dreamframe-e2e-')), 'project');
   const project = createProjectWithSample(projectDir, true);
@@ -127,7 +120,7 @@ beforeAll(async () => {
   const films = (await dispatch(server.context, 'films.list', {})) as { ok: true; result: FilmSummary[] };
   sampleFilmId = films.result.find((f) => f.source === 'sample')!.id;
   bigFilmId = films.result.find((f) => f.source === 'story_js')!.id;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
