@@ -6,7 +6,7 @@ import { sql as render } from './005-render';
 /**
  * Ordered schema migrations. Never edit one that has shipped: its checksum is recorded in every
  * database it was applied to, and such databases then refuse to open. Add a new one instead.
- * Reserved ids for work in progress: 3 plot generation, 4 style learning, 5 rendering, 6 export.
+ * Ids only grow: 4 was never used and must stay unused (databases already carry 5); the next one is 6.
  */
 export interface Migration {
   id: number;
