@@ -1,3 +1,4 @@
+import { fromHalf, toHalf } from '../../util/half-float';
 /**
  * Conversions between the 16-bit float encodings used by embedding files and float32.
  * Embeddings are small (a few thousand values), so clarity beats speed here.
@@ -12,17 +13,7 @@ export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
 
 /** IEEE binary16 → float32, including subnormals, infinities and NaN. */
 export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 0x1f) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
-  return out;
+  return Float32Array.from(bits, fromHalf);
 }
 
 /** float32 → bfloat16 with round-to-nearest-even (what torch's `.to(torch.bfloat16)` does). */
@@ -43,44 +34,7 @@ export function float32ToBfloat16(values: Float32Array): Uint16Array {
 
 /** float32 → IEEE binary16 with round-to-nearest-even; overflow becomes ±Infinity. */
 export function float32ToFloat16(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f[0] = values[i];
-    const w = u[0];
-    const sign = (w >>> 16) & 0x8000;
-    const exp = (w >>> 23) & 0xff;
-    let mant = w & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let half = mant >>> shift;
-      const rem = mant & ((1 << shift) - 1);
-      const mid = 1 << (shift - 1);
-      if (rem > mid || (rem === mid && half & 1)) half++;
-      out[i] = sign | half;
-      continue;
-    }
-    let half = (e << 10) | (mant >>> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-    out[i] = sign | half;
-  }
-  return out;
+  return Uint16Array.from(values, toHalf);
 }
 
 /** Reads little-endian uint16 words from any byte range (no alignment requirement). */
