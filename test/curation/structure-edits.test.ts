@@ -161,4 +161,20 @@ describe('structure edits', () => {
     expect(content(p.db, filmId)).toEqual(original);
     p.close();
   });
+
+  it('refuses to redo an insertion whose row id was taken in the meantime, changing nothing', () => {
+    const { p, filmId, sub } = setup(join(tmp(), 'p'));
+    const { frameId } = insertFrame(p.db, { subchapterId: sub, index: 0, description: 'Inserted', scene: '' });
+    undo(p.db, filmId);
+    // Another film's import takes the freed id (SQLite reuses the largest deleted rowid).
+    const other = p.db.prepare("INSERT INTO film (title) VALUES ('Other')").run().lastInsertRowid;
+    const ch = p.db.prepare('INSERT INTO chapter (film_id, position) VALUES (?, 0)').run(other).lastInsertRowid;
+    const sc = p.db.prepare('INSERT INTO subchapter (chapter_id, position) VALUES (?, 0)').run(ch).lastInsertRowid;
+    const taken = p.db.prepare("INSERT INTO frame (subchapter_id, position, description) VALUES (?, 0, 'x')").run(sc).lastInsertRowid;
+    expect(Number(taken)).toBe(frameId);
+    const before = content(p.db, filmId);
+    expect(() => redo(p.db, filmId)).toThrowError(/id has been reused/);
+    expect(content(p.db, filmId)).toEqual(before);
+    p.close();
+  });
 });

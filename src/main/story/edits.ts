@@ -60,6 +60,11 @@ function applySide(db: Database.Database, c: Change, side: 'before' | 'after'): 
   } else if (other === null) {
     const cols = Object.keys(target);
     for (const col of cols) if (!ROW_COLUMN.test(col)) throw new AppError('invalid_field', `${c.table}.${col} is not a column`);
+    // SQLite hands a deleted row's id to the next insert; if that happened since the undo, restoring the row
+    // under its old id is impossible, so say so plainly (the transaction leaves everything as it was).
+    if (db.prepare(`SELECT 1 FROM ${c.table} WHERE id = ?`).get(c.id)) {
+      throw new AppError('edit_conflict', `Cannot restore ${c.table.replace('_', ' ')} ${c.id}: its id has been reused by a newer row since the edit was undone`, { table: c.table, id: c.id });
+    }
     db.prepare(`INSERT INTO ${c.table} (id, ${cols.join(', ')}) VALUES (@__id, ${cols.map((k) => `@${k}`).join(', ')})`)
       .run({ ...target, __id: c.id });
   } else {
