@@ -263,4 +263,16 @@ describe('plot generation against an OpenAI-compatible server', () => {
     expect(getStoryboard(project.db, filmIds[0]).film.styleKeyword).toBe('Dramatic');
     project.close();
   });
+
+  it('without a configured tokenizer, checks the keyword against the tokenizer of the render model the project uses', async () => {
+    const { keywordTokenizerDir } = await import('../../src/main/plot/plot-job');
+    const { setRenderSettings } = await import('../../src/main/render/settings');
+    const { tinySd15Dir } = await import('../support/paths');
+    const project = newProject();
+    expect(keywordTokenizerDir(project.db)).toBeNull();
+    const filmId = Number(project.db.prepare("INSERT INTO film (title) VALUES ('x')").run().lastInsertRowid);
+    setRenderSettings(project.db, filmId, { model: `${tinySd15Dir}/pipeline` });
+    expect(keywordTokenizerDir(project.db)).toBe(`${tinySd15Dir}/pipeline/tokenizer`);
+    project.close();
+  });
 });

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { Id } from '../../shared/api/entities';
 import { toErrorPayload } from '../../shared/errors';
@@ -47,9 +49,21 @@ function finishedNodes(db: Database.Database, f: PlotFilm): number {
 }
 
 /**
- * When the project names a CLIP tokenizer folder (project setting "keywordTokenizerDir", e.g. the
- * render model's tokenizer/), the style keyword must also be exactly one token of it.
+ * When a CLIP tokenizer is known, the style keyword must also be exactly one token of it: the project
+ * setting "keywordTokenizerDir" names one, otherwise the tokenizer/ of the model the project last chose
+ * for rendering is used (the keyword's row is what style learning overwrites, so it must be one token).
  */
+export function keywordTokenizerDir(db: Database.Database): string | null {
+  const configured = readProjectSetting<string>(db, 'keywordTokenizerDir');
+  if (configured) return configured;
+  const rows = db.prepare(`SELECT json_extract(settings_json, '$.model') AS model FROM render_settings
+    ORDER BY updated_at DESC`).all() as { model: string | null }[];
+  for (const { model } of rows) {
+    if (model && existsSync(join(model, 'tokenizer', 'vocab.json'))) return join(model, 'tokenizer');
+  }
+  return null;
+}
+
 function keywordTokenizer(dir: string): (text: string) => string[] {
   const tok = ClipTokenizer.fromDir(dir);
   return (text) => tok.tokenize(text);
@@ -111,7 +125,7 @@ async function runNode(db: Database.Database, events: EventBus, run: FilmRun, no
 export async function runPlotJob(ctx: JobContext<PlotJobParams>): Promise<void> {
   const db = ctx.project.db;
   const runs = new Map<number, FilmRun>();
-  const tokenizerDir = readProjectSetting<string>(db, 'keywordTokenizerDir');
+  const tokenizerDir = keywordTokenizerDir(db);
   for (const filmId of ctx.params.filmIds) {
     const film = readPlotFilm(db, filmId);
     if (ctx.params.retryFailed && !ctx.checkpoint) requeueFailed(db, filmId);
