@@ -87,6 +87,28 @@ describe('storyboard store', () => {
     expect(store.focusedRow?.frame.description).toBe(board.frames[1].description);
   });
 
+  it('clears a failed refresh notice once a later refresh succeeds, but keeps other notices', async () => {
+    const api = scriptedApi();
+    const store = useStoryboardStore();
+    const board = boardFromDocument();
+    const opening = store.open(1);
+    (await api.next('films.storyboard')).resolve(board);
+    await opening;
+    const failing = store.reload();
+    (await api.next('films.storyboard')).reject(new ApiCallError({ code: 'connection_lost', message: 'The connection was lost' }));
+    await failing;
+    expect(store.notice).toMatch(/Could not refresh the storyboard: The connection was lost/);
+    const succeeding = store.reload();
+    (await api.next('films.storyboard')).resolve(board);
+    await succeeding;
+    expect(store.notice).toBeNull();
+    store.notice = 'Undid: Edit frame 3';
+    const again = store.reload();
+    (await api.next('films.storyboard')).resolve(board);
+    await again;
+    expect(store.notice).toBe('Undid: Edit frame 3');
+  });
+
   it('follows the focused frame by id when a refetch reorders frames', async () => {
     const api = scriptedApi();
     const store = useStoryboardStore();

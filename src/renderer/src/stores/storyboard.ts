@@ -20,6 +20,8 @@ export const useStoryboardStore = defineStore('storyboard', () => {
   const loading = ref(false);
   const error = ref<string | null>(null);
   const notice = ref<string | null>(null);
+  /** The notice a failed refresh showed, cleared by the next refresh that succeeds. */
+  let refreshNotice: string | null = null;
   const focused = ref(0);
   const detailOpen = ref(false);
 
@@ -73,12 +75,15 @@ export const useStoryboardStore = defineStore('storyboard', () => {
           // Read the focus only now: the user may have moved while the fetch was under way.
           const focusedId = focusedRow.value?.frame.id;
           board.value = result;
+          // A refresh that failed while the connection was down is stale news once one succeeds.
+          if (refreshNotice !== null && notice.value === refreshNotice) notice.value = null;
+          refreshNotice = null;
           const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
           focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
         } catch (err) {
           if (seq !== loadSeq) return;
           if (isMissing(err)) close();
-          else notice.value = `Could not refresh the storyboard: ${describeError(err)}`;
+          else notice.value = refreshNotice = `Could not refresh the storyboard: ${describeError(err)}`;
         }
       } while (reloadAgain);
     })().finally(() => {
