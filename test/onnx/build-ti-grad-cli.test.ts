@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { main } from '../../src/main/cli/main';
 import { lookupTokenEmbeddings, prepareTextEncoderForEmbeds } from '../../src/main/onnx/text-encoder-embeds';
 import { tinySd15Dir } from '../support/paths';
+import { captureStdout } from '../support/capture-stdout';
 import { readCaseJson, readCaseTensor } from './fixtures';
 import { rng } from './grad-harness';
 
@@ -13,22 +14,13 @@ const work = mkdtempSync(join(tmpdir(), 'onnx-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('dreamframe build-ti-grad', () => {
-  let out: string[];
-  beforeEach(() => {
-    out = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk));
-      return true;
-    });
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  });
-  afterEach(() => vi.restoreAllMocks());
+  const stdout = captureStdout();
 
   it('writes a non-square (48×32 px) gradient model whose loss equals text encoder → UNet → MSE and whose gradient matches a directional difference', async () => {
     const file = join(work, 'ti.onnx');
     const code = await main(['build-ti-grad', '--model', join(tinySd15Dir, 'pipeline'), '--out', file, '--height', '32', '--width', '48', '--cache-dir', join(work, 'cache'), '--json']);
     expect(code).toBe(0);
-    const result = JSON.parse(out.join(''));
+    const result = JSON.parse(stdout.text());
     expect(result.modelPath).toBe(file);
     expect(existsSync(`${file}_data`)).toBe(true);
     expect(result.latentShape).toEqual([1, 4, 16, 24]);
@@ -74,6 +66,6 @@ describe('dreamframe build-ti-grad', () => {
 
   it('reports a bad folder as a JSON error with exit code 1', async () => {
     expect(await main(['build-ti-grad', '--model', join(work, 'missing'), '--out', join(work, 'x.onnx'), '--json'])).toBe(1);
-    expect(JSON.parse(out.join('')).error.code).toBe('model_folder_incomplete');
+    expect(JSON.parse(stdout.text()).error.code).toBe('model_folder_incomplete');
   });
 });
