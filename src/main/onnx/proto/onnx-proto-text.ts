@@ -1,5 +1,5 @@
-// Generated from ./onnx.proto (test/onnx/proto-text.test.ts keeps the two identical). The schema travels
-// as a string so bundled builds (Electron main) need no file beside the bundle.
+// The official ONNX schema (onnx.proto, proto2, package onnx) as text, parsed by protobufjs at run time. It
+// travels as a string so bundled builds (Electron main) need no schema file beside the bundle.
 export const ONNX_PROTO_TEXT = `//
 // ONNX model format (onnx/onnx.proto, IR version 10). Apache License 2.0, Copyright (c) ONNX Project Contributors.
 // The schema below is the published message/field layout of the official onnx.proto; comments shortened.
