@@ -1,25 +1,11 @@
 import { AppError } from '../../../shared/errors';
-import { addSigmaNoise, buildSigmaSchedule, predictX0, scaleBySigma } from './sigma-schedule';
-import type { NoiseSource, Scheduler, SchedulerConfig } from './types';
+import { SigmaScheduler, addSigmaNoise, predictX0 } from './sigma-schedule';
+import type { NoiseSource, Scheduler } from './types';
 
 /** Euler ancestral sampling, as diffusers' EulerAncestralDiscreteScheduler: each step draws fresh N(0,1) noise. */
-export class EulerAncestralScheduler implements Scheduler {
+export class EulerAncestralScheduler extends SigmaScheduler implements Scheduler {
   readonly name = 'euler-a' as const;
-  readonly timesteps: Float64Array;
-  readonly sigmas: Float64Array;
-  readonly initNoiseSigma: number;
   private noiseBuffer: Float32Array | null = null;
-
-  constructor(private readonly config: SchedulerConfig, steps: number) {
-    const s = buildSigmaSchedule(config, steps);
-    this.timesteps = s.timesteps;
-    this.sigmas = s.sigmas;
-    this.initNoiseSigma = s.initNoiseSigma;
-  }
-
-  scaleModelInput(sample: Float32Array, index: number, out: Float32Array): void {
-    scaleBySigma(sample, this.sigmas[index], out);
-  }
 
   step(index: number, modelOutput: Float32Array, sample: Float32Array, out: Float32Array, noise?: NoiseSource): void {
     if (!noise) throw new AppError('diffusion.scheduler_noise', 'Euler ancestral needs a noise source for every step');

@@ -1,23 +1,9 @@
-import { addSigmaNoise, buildSigmaSchedule, predictX0, scaleBySigma } from './sigma-schedule';
-import type { Scheduler, SchedulerConfig } from './types';
+import { SigmaScheduler, addSigmaNoise, predictX0 } from './sigma-schedule';
+import type { Scheduler } from './types';
 
 /** Euler method of Karras et al. (2022), as diffusers' EulerDiscreteScheduler (s_churn = 0). */
-export class EulerScheduler implements Scheduler {
+export class EulerScheduler extends SigmaScheduler implements Scheduler {
   readonly name = 'euler' as const;
-  readonly timesteps: Float64Array;
-  readonly sigmas: Float64Array;
-  readonly initNoiseSigma: number;
-
-  constructor(private readonly config: SchedulerConfig, steps: number) {
-    const s = buildSigmaSchedule(config, steps);
-    this.timesteps = s.timesteps;
-    this.sigmas = s.sigmas;
-    this.initNoiseSigma = s.initNoiseSigma;
-  }
-
-  scaleModelInput(sample: Float32Array, index: number, out: Float32Array): void {
-    scaleBySigma(sample, this.sigmas[index], out);
-  }
 
   step(index: number, modelOutput: Float32Array, sample: Float32Array, out: Float32Array): void {
     const sigma = this.sigmas[index];

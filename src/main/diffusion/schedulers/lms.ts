@@ -1,5 +1,5 @@
-import { addSigmaNoise, buildSigmaSchedule, predictX0, scaleBySigma } from './sigma-schedule';
-import type { Scheduler, SchedulerConfig } from './types';
+import { SigmaScheduler, addSigmaNoise, predictX0 } from './sigma-schedule';
+import type { Scheduler } from './types';
 
 const LMS_ORDER = 4;
 // 8-point Gauss–Legendre nodes/weights on [-1, 1]: exact for the degree ≤ 3 Lagrange polynomials integrated here.
@@ -7,25 +7,11 @@ const GL_NODES = [-0.9602898564975363, -0.7966664774136267, -0.525532409916329, 
 const GL_WEIGHTS = [0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.362683783378362, 0.362683783378362, 0.3137066458778873, 0.2223810344533745, 0.1012285362903763];
 
 /** Linear multistep (order 4) in σ, as diffusers' LMSDiscreteScheduler. */
-export class LmsScheduler implements Scheduler {
+export class LmsScheduler extends SigmaScheduler implements Scheduler {
   readonly name = 'lms' as const;
-  readonly timesteps: Float64Array;
-  readonly sigmas: Float64Array;
-  readonly initNoiseSigma: number;
   /** Past derivatives, newest last, preallocated and rotated. */
   private readonly derivatives: Float32Array[] = [];
   private count = 0;
-
-  constructor(private readonly config: SchedulerConfig, steps: number) {
-    const s = buildSigmaSchedule(config, steps);
-    this.timesteps = s.timesteps;
-    this.sigmas = s.sigmas;
-    this.initNoiseSigma = s.initNoiseSigma;
-  }
-
-  scaleModelInput(sample: Float32Array, index: number, out: Float32Array): void {
-    scaleBySigma(sample, this.sigmas[index], out);
-  }
 
   /** ∫_{σ_t}^{σ_{t+1}} of the Lagrange basis polynomial for history entry `current`. */
   private coefficient(order: number, t: number, current: number): number {

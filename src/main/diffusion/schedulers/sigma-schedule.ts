@@ -41,3 +41,24 @@ export function predictX0(sample: number, modelOutput: number, sigma: number, vP
 export function addSigmaNoise(original: Float32Array, noise: Float32Array, sigma: number, out: Float32Array): void {
   for (let i = 0; i < out.length; i++) out[i] = original[i] + noise[i] * sigma;
 }
+
+/**
+ * What the sigma-space schedulers (Euler, Euler ancestral, LMS) share: the Karras/diffusers sigma
+ * schedule and the input scaling x / sqrt(σ² + 1). Subclasses add only their step rule.
+ */
+export abstract class SigmaScheduler {
+  readonly timesteps: Float64Array;
+  readonly sigmas: Float64Array;
+  readonly initNoiseSigma: number;
+
+  constructor(protected readonly config: SchedulerConfig, steps: number) {
+    const s = buildSigmaSchedule(config, steps);
+    this.timesteps = s.timesteps;
+    this.sigmas = s.sigmas;
+    this.initNoiseSigma = s.initNoiseSigma;
+  }
+
+  scaleModelInput(sample: Float32Array, index: number, out: Float32Array): void {
+    scaleBySigma(sample, this.sigmas[index], out);
+  }
+}
