@@ -169,6 +169,23 @@ export class ClipWriter {
     this.state = loadState(folder);
   }
 
+  /** Every clip the state file records (written by an earlier or this export), with its sha256. */
+  recordedClips(): { path: string; sha256: string }[] {
+    return Object.entries(this.state.clips).map(([path, rec]) => ({ path, sha256: rec.sha256 }));
+  }
+
+  /** Drops the records of clips that were removed from the folder. */
+  forget(relPaths: string[]): void {
+    const known = relPaths.filter((p) => p in this.state.clips);
+    if (known.length === 0) return;
+    for (const p of known) delete this.state.clips[p];
+    this.saveState();
+  }
+
+  private saveState(): void {
+    writeFileAtomic(this.folder.path(STATE_FILE), `${JSON.stringify(this.state, null, 1)}\n`);
+  }
+
   /** Clip record if the file on disk still matches what was recorded for these inputs. */
   private reusable(clip: PlannedClip): ClipRecord | null {
     const rec = this.state.clips[clip.relPath];
@@ -228,7 +245,7 @@ export class ClipWriter {
       width: size.width, height: size.height, fps, frames: clip.keyframes.length * fps, keyframes: clip.keyframes.length,
     };
     this.state.clips[clip.relPath] = rec;
-    writeFileAtomic(this.folder.path(STATE_FILE), `${JSON.stringify(this.state, null, 1)}\n`);
+    this.saveState();
     this.encoded++;
     hooks.onClip?.(clip, false);
     return rec;

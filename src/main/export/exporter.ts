@@ -10,6 +10,7 @@ import { writeJsonl } from './formats/jsonl';
 import { writeLlamaVid } from './formats/llama-vid';
 import { writeStoryJs } from './formats/story-js';
 import { writeVideoChatgpt } from './formats/video-chatgpt';
+import { pruneStaleFiles, readManifestFiles, type PruneResult } from './prune';
 import { ExportFolder } from './safe-paths';
 import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
 import { datasetStats } from './stats';
@@ -41,6 +42,8 @@ export interface ExportResult {
   manifestPath: string;
   manifest: ExportManifest;
   clips: { total: number; encoded: number; reused: number };
+  /** Files earlier exports of this folder wrote that this one no longer produces: removed or kept (why). */
+  pruned: PruneResult;
 }
 
 const WRITERS: Record<ExportFormat, (ctx: FormatContext) => DataFile[]> = {
@@ -124,6 +127,23 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   for (const [relPath, rec] of records) files.push({ path: relPath, bytes: rec.bytes, sha256: rec.sha256 });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
+  // Remove what earlier exports wrote and this one no longer produces, before the new manifest
+  // replaces the old one: if we stop in between, the old manifest still names what is left.
+  const keep = new Set(files.map((f) => f.path));
+  if (!withClips) {
+    // A JSON-only export's records still point at clips (and subtitles) made earlier.
+    for (const clip of [...planned.values()].flatMap(clipOrder)) {
+      keep.add(clip.relPath);
+      keep.add(clip.relPath.replace(/\.mp4$/, '.srt'));
+    }
+  }
+  const pruned = pruneStaleFiles({
+    folder, format: opts.format, keep, manifestName,
+    previous: readManifestFiles(folder, manifestName(opts.format)),
+    recordedClips: writer.recordedClips(),
+  });
+  writer.forget(pruned.removed);
+
   const stats = datasetStats(films);
   const manifest: ExportManifest = {
     formatVersion: EXPORT_FORMAT_VERSION,
@@ -157,6 +177,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
     manifestPath,
     manifest,
     clips: { total: records.size, encoded: writer.encoded, reused: writer.reused },
+    pruned,
   };
 }
 

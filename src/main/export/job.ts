@@ -22,8 +22,9 @@ export const exportJobKind: JobKind<ExportOptions> = {
         ctx.saveCheckpoint({ clipsDone: [...done] });
       },
     });
-    ctx.saveCheckpoint({ clipsDone: [...done], manifestPath: result.manifestPath, clips: result.clips });
+    ctx.saveCheckpoint({ clipsDone: [...done], manifestPath: result.manifestPath, clips: result.clips, pruned: result.pruned });
+    const removed = result.pruned.removed.length > 0 ? `, ${result.pruned.removed.length} no longer exported removed` : '';
     ctx.progress(1, `Exported ${result.manifest.files.length} files (${result.clips.encoded} clips encoded, `
-      + `${result.clips.reused} reused) to ${result.outDir}`);
+      + `${result.clips.reused} reused${removed}) to ${result.outDir}`);
   },
 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
 
@@ -95,6 +95,27 @@ export class ExportFolder {
       throw new AppError('export_path_escape', `Export file ${JSON.stringify(relPath)} is a link leading outside the export folder`, { relPath });
     }
     return target;
+  }
+
+  /**
+   * Absolute path of a regular file an export may have written, for removing it: null unless
+   * `relPath` is already in the form exports write (every segment unchanged by safeSegment, so a
+   * tampered manifest cannot name "../x" or reach another file by sanitising), the file exists, is
+   * not a link, and its folder really lies inside the root. Creates nothing.
+   */
+  existingFile(relPath: string): string | null {
+    const parts = relPath.split('/');
+    if (parts.length === 0 || parts.some((p) => p.length === 0 || safeSegment(p) !== p)) return null;
+    const target = resolve(this.root, ...parts);
+    if (!isInside(this.root, target) || target === this.root) return null;
+    let stat;
+    try {
+      stat = lstatSync(target);
+    } catch {
+      return null;
+    }
+    if (!stat.isFile()) return null;
+    return isInside(this.root, realpathSync(dirname(target))) ? target : null;
   }
 
   /** The "/"-separated path relative to the root, as written into data files. */

@@ -77,7 +77,7 @@ export function register(program: Command): void {
         });
         if (process.stderr.isTTY) process.stderr.write('\n');
         const m = result.manifest;
-        printResult(opts, { outDir: result.outDir, manifest: result.manifestPath, clips: result.clips, counts: m.counts, stats: m.stats }, () => {
+        printResult(opts, { outDir: result.outDir, manifest: result.manifestPath, clips: result.clips, pruned: result.pruned, counts: m.counts, stats: m.stats }, () => {
           const s = m.stats;
           return [
             `Exported ${m.format} to ${result.outDir}`,
@@ -86,6 +86,8 @@ export function register(program: Command): void {
             `  ${s.films} films, ${s.chapters} chapters, ${s.subchapters} subchapters, ${s.frames} frames `
               + `(${s.unrenderedFrames} unrendered), ${s.dialogueLines} dialogue lines, ${s.qaPairs.total} QA pairs`,
             `  left out by review: ${m.counts.excluded.frames} frames, ${m.counts.excluded.dialogueLines} lines, ${m.counts.excluded.qaPairs} QA pairs`,
+            ...(result.pruned.removed.length > 0 ? [`  removed ${result.pruned.removed.length} file(s) earlier exports wrote that are no longer exported`] : []),
+            ...result.pruned.kept.map((k) => `  kept ${k.path}: ${k.reason}`),
             `  manifest: ${result.manifestPath}`,
           ].join('\n');
         });
