@@ -161,8 +161,34 @@ export async function loadModelFolder(dirIn: string, opts: LoadOptions = {}): Pr
   const files: Record<string, string> = {};
   for (const name of ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder'] as const) if (models[name]) files[name] = models[name]!;
   const { provider, sessions } = await openAll(files, scans, opts.provider ?? 'cpu', warn, opts.threads);
+  try {
+    return assemble({ dir, index, models, files, scans, provider, sessions, warnings, opts });
+  } catch (err) {
+    // A model refused after its session opened (unexpected inputs, mismatched widths) must not keep native memory.
+    await Promise.all(Object.values(sessions).map((s) => s.session.release()));
+    throw err;
+  }
+}
 
-  const unet = new UnetModel(sessions.unet);
+/** What a loaded folder is made of once its sessions are open. */
+interface OpenedFolder {
+  dir: string;
+  index: Record<string, any>;
+  models: ReturnType<typeof inspectModelFolder>['models'];
+  files: Record<string, string>;
+  scans: Record<string, OnnxScan>;
+  provider: ProviderName;
+  sessions: Record<string, ModelSession>;
+  warnings: string[];
+  opts: LoadOptions;
+}
+
+/** Wraps the open sessions, identifies the family and reads the configs (throws on a model that does not fit). */
+function assemble({ dir, index, models, files, scans, provider, sessions, warnings, opts }: OpenedFolder): LoadedModel {
+  const unetConfig = optionalJson(join(dir, 'unet/config.json')) ?? {};
+  // A refiner (aesthetic score in its time ids) says so in its configs, or has no first text encoder.
+  const aestheticConfig = unetConfig.requires_aesthetics_score === true || index.requires_aesthetics_score === true;
+  const unet = new UnetModel(sessions.unet, { symbolicTimeIds: aestheticConfig || !sessions.text_encoder ? 5 : 6 });
   const vaeDecoder = new VaeDecoderModel(sessions.vae_decoder);
   const textEncoder = sessions.text_encoder ? new TextEncoderModel(sessions.text_encoder) : undefined;
   const textEncoder2 = sessions.text_encoder_2 ? new TextEncoderModel(sessions.text_encoder_2) : undefined;
@@ -172,7 +198,6 @@ export async function loadModelFolder(dirIn: string, opts: LoadOptions = {}): Pr
   const schedulerPath = join(dir, 'scheduler/scheduler_config.json');
   const schedulerConfig = readSchedulerConfig(schedulerPath);
   const schedulerClass = optionalJson(schedulerPath)?._class_name as string | undefined;
-  const unetConfig = optionalJson(join(dir, 'unet/config.json')) ?? {};
   const vaeConfig = optionalJson(join(dir, 'vae_decoder/config.json')) ?? optionalJson(join(dir, 'vae/config.json')) ?? {};
   const textConfig = optionalJson(join(dir, 'text_encoder/config.json')) ?? {};
 
@@ -182,7 +207,7 @@ export async function loadModelFolder(dirIn: string, opts: LoadOptions = {}): Pr
   if (!unet.isSdxl && !textEncoder) throw incomplete(join(dir, 'text_encoder/model.onnx'), 'missing (SD 1.x/2.x need text_encoder)');
   let family: ModelFamily;
   if (unet.isSdxl) {
-    const refiner = unet.timeIdsLength === 5 || unetConfig.requires_aesthetics_score === true || !textEncoder;
+    const refiner = unet.timeIdsLength === 5 || aestheticConfig || !textEncoder;
     family = refiner ? 'sdxl-refiner' : 'sdxl-base';
   } else {
     const width = textConfig.hidden_size ?? textEncoder!.width;

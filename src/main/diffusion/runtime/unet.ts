@@ -26,13 +26,19 @@ export class UnetModel {
   readonly isSdxl: boolean;
   /** 6 (base) or 5 (refiner with aesthetic score); 0 for SD 1/2. */
   readonly timeIdsLength: number;
+  /** The time_ids width the model declares; undefined when the export left it symbolic. */
+  readonly declaredTimeIdsLength?: number;
   readonly contextWidth: number;
   readonly outputName: string;
   private half?: Uint16Array;
   /** Conditioning tensors are the same every step: wrap (or convert to fp16) once per array. */
   private readonly constants = new WeakMap<Float32Array, ort.Tensor>();
 
-  constructor(readonly s: ModelSession) {
+  /**
+   * `symbolicTimeIds`: how many time ids to feed when the model declares time_ids' width symbolically; the loader
+   * knows from the configs whether it is a refiner (5, with the aesthetic score) or a base (6, the default).
+   */
+  constructor(readonly s: ModelSession, opts: { symbolicTimeIds?: 5 | 6 } = {}) {
     const names = [...s.inputs.keys()];
     const missing = ['sample', 'timestep', 'encoder_hidden_states'].filter((n) => !s.inputs.has(n));
     const unknown = names.filter((n) => !KNOWN_INPUTS.includes(n));
@@ -66,7 +72,16 @@ export class UnetModel {
     }
     this.timestep = { type: ts.type as TimestepSpec['type'], scalar: ts.shape.length === 0 };
     const tid = s.inputs.get('time_ids')?.shape[1];
-    this.timeIdsLength = this.isSdxl ? (typeof tid === 'number' ? tid : 6) : 0;
+    this.declaredTimeIdsLength = this.isSdxl && typeof tid === 'number' ? tid : undefined;
+    if (this.declaredTimeIdsLength !== undefined && this.declaredTimeIdsLength !== 5 && this.declaredTimeIdsLength !== 6) {
+      // Anything else would be fed a truncated or zero-filled row without an error.
+      throw new AppError(
+        'diffusion.unexpected_inputs',
+        `${s.file}: time_ids has ${this.declaredTimeIdsLength} values per row; an SDXL UNet takes 6 (base) or 5 (refiner, with the aesthetic score)`,
+        { path: s.file, timeIdsLength: this.declaredTimeIdsLength },
+      );
+    }
+    this.timeIdsLength = this.isSdxl ? (this.declaredTimeIdsLength ?? opts.symbolicTimeIds ?? 6) : 0;
     const w = s.inputs.get('encoder_hidden_states')!.shape[2];
     this.contextWidth = typeof w === 'number' ? w : 0;
     this.outputName = [...s.outputs.keys()][0];
