@@ -130,3 +130,43 @@ export function halfValue(bits: number): number {
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
+
+/**
+ * Graph input `name` [b, k] is declared narrower by `values.length` columns; inside, a constant column per value
+ * (Expand to the batch) is concatenated after it, so the original nodes still get their [b, k] rows.
+ * `symbolicWidth` declares the new width as that dim_param instead of a number.
+ */
+export function appendConstantColumns(model: OnnxModel, name: string, values: number[], symbolicWidth?: string): void {
+  const g = model.proto.graph;
+  const vi = graphInput(model, name);
+  const { elemType, dims } = valueInfoShape(vi);
+  if (!dims || typeof dims[1] !== 'number' || dims.length !== 2) throw new Error(`input "${name}" is not [batch, k] with a fixed k`);
+  const width = dims[1] - values.length;
+  if (width < 1) throw new Error(`input "${name}" has only ${dims[1]} columns`);
+  const names = new NameGen(g);
+  const inner = names.next(`${name}/full_width`);
+  renameUses(g.node, name, inner);
+  const fill = names.next(`${name}/fill`);
+  const zero = names.next(`${name}/zero`);
+  const one = names.next(`${name}/one`);
+  const count = names.next(`${name}/fill_count`);
+  g.initializer.push(
+    makeTensor(fill, elemType, [1, values.length], values),
+    makeTensor(zero, DataType.INT64, [1], [0]),
+    makeTensor(one, DataType.INT64, [1], [1]),
+    makeTensor(count, DataType.INT64, [1], [values.length]),
+  );
+  const shape = names.next(`${name}/shape`);
+  const batch = names.next(`${name}/batch`);
+  const fillShape = names.next(`${name}/fill_shape`);
+  const columns = names.next(`${name}/fill_columns`);
+  g.node.unshift(
+    makeNode('Shape', [name], [shape], names.next(`${name}/shape_of`)),
+    makeNode('Slice', [shape, zero, one], [batch], names.next(`${name}/batch_of`)),
+    makeNode('Concat', [batch, count], [fillShape], names.next(`${name}/fill_shape_of`), { axis: 0 }),
+    makeNode('Expand', [fill, fillShape], [columns], names.next(`${name}/expand_fill`)),
+    makeNode('Concat', [name, columns], [inner], names.next(`${name}/append`), { axis: 1 }),
+  );
+  g.input = g.input.map((v) => (v.name === name ? makeValueInfo(name, elemType, [dims[0], symbolicWidth ?? width]) : v));
+  g.valueInfo = g.valueInfo.filter((v) => v.name !== name);
+}
