@@ -94,7 +94,8 @@ describe('style.* over the serve-mode WebSocket', () => {
 
     const used = await client.call('style.useEmbedding', { filmId, embeddingId: learned.id });
     expect(used).toEqual({ activeEmbeddingId: learned.id, renderEmbedding: learned.file });
-    expect((await client.call('render.getSettings', { filmId })).embedding).toBe(learned.file);
+    // Stored relative to the project folder (see test/render/embedding-path.test.ts).
+    expect(learned.file.endsWith(`/${(await client.call('render.getSettings', { filmId })).embedding}`)).toBe(true);
     expect((await client.call('style.get', { filmId })).activeEmbeddingId).toBe(learned.id);
 
     // An embedding in the diffusers layout, named for another word, is imported bound to the film's keyword.

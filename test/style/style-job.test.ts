@@ -122,7 +122,10 @@ describe('style jobs on tiny-sd15', () => {
 
       // Using the embedding points the film's render settings at its file.
       expect(useEmbedding(project, filmId, row.id)).toEqual({ activeEmbeddingId: row.id, renderEmbedding: row.file });
-      expect(getRenderSettings(project.db, filmId).embedding).toBe(row.file);
+      // … by a path relative to the project folder, so a moved project still finds it.
+      const stored = getRenderSettings(project.db, filmId).embedding!;
+      expect(stored).toMatch(/^assets\/styles\/\d+\/embeddings\/[^/]+\.safetensors$/);
+      expect(join(project.dir, stored)).toBe(row.file);
       expect(getStyleState(project, filmId).activeEmbeddingId).toBe(row.id);
       useEmbedding(project, filmId, null);
       expect(getRenderSettings(project.db, filmId).embedding).toBeNull();

@@ -10,6 +10,7 @@ import {
 import { filmFramesInOrder, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
 import { RENDER_JOB } from './render-job';
 import { searchFilm } from './search';
+import { embeddingSettingValue, resolveEmbeddingFile } from './embedding-path';
 import { getRenderSettings, setRenderSettings } from './settings';
 
 /** Handlers of the render.* and curation.* methods (contract: src/shared/api/methods-render.ts, methods-curation.ts). */
@@ -39,7 +40,9 @@ export const renderHandlers: Pick<HandlerMap,
   | 'curation.deleteDialogue' | 'curation.moveDialogue' | 'curation.search' | 'curation.history'> = {
   'render.getSettings': (ctx, { filmId }) => getRenderSettings(ctx.requireProject().db, filmId),
   'render.setSettings': (ctx, { filmId, settings }) => {
-    const next = setRenderSettings(ctx.requireProject().db, filmId, settings);
+    const project = ctx.requireProject();
+    const embedding = settings.embedding === undefined ? {} : { embedding: embeddingSettingValue(project, settings.embedding) };
+    const next = setRenderSettings(project.db, filmId, { ...settings, ...embedding });
     ctx.events.emit('data.changed', { filmId, entities: [{ type: 'film', ids: [filmId] }] });
     return next;
   },
@@ -49,6 +52,8 @@ export const renderHandlers: Pick<HandlerMap,
     if (!settings.model) {
       throw new AppError('render.no_model', `Film ${filmId} has no render model: set a model folder in its render settings first`, { filmId });
     }
+    // The job resolves the embedding again when it runs; checking now refuses a job that cannot start.
+    if (settings.embedding) resolveEmbeddingFile(ctx.requireProject(), settings.embedding);
     const frames = framesInScope(db, filmId, scope);
     if (seed !== undefined && frames.length !== 1) {
       throw new AppError('invalid_input', `seed: an explicit seed is for re-rendering one frame, the scope has ${frames.length}`, { seed });

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import type { RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
@@ -77,6 +78,10 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
 
 /** The embedding's vectors (one per text encoder) bound to the word the prompts use for the style. */
 function learnedEmbedding(file: string, context: RendererContext | undefined): { keyword: string; vectors: Float32Array[]; cacheDir?: string } {
+  if (!isAbsolute(file)) {
+    // Project-relative values are resolved by the render job (embedding-path.ts), never against the working folder.
+    throw new AppError('render.embedding_not_resolved', `Embedding ${JSON.stringify(file)} is relative; resolve it against the project folder first`, { file });
+  }
   const { embedding } = readEmbeddingFile(file);
   const keyword = context?.keyword.trim() || embedding.keyword;
   if (!keyword) {

@@ -4,6 +4,7 @@ import { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import type { JobContext, JobKind } from '../jobs/runner';
 import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
+import { resolveEmbeddingFile } from './embedding-path';
 import { storeImage } from './image-store';
 import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
 
@@ -59,7 +60,10 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
     return;
   }
   ctx.progress(done.size / Math.max(total, 1), `Loading model ${settings.model}`);
-  const renderer = await loadRenderer(settings, { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
+  // The settings may name the embedding relative to the project folder: resolve it where the project is now.
+  const embedding = settings.embedding ? resolveEmbeddingFile(ctx.project, settings.embedding) : null;
+  const renderer = await loadRenderer({ ...settings, embedding },
+    { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
   const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
       settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');

@@ -7,6 +7,7 @@ import { AppError } from '../../shared/errors';
 import { getJob } from '../jobs/job-store';
 import type { Project } from '../project/project';
 import { storeImage } from '../render/image-store';
+import { embeddingSettingValue } from '../render/embedding-path';
 import { setRenderSettings } from '../render/settings';
 import type { StyleEmbedding } from './embedding';
 import { readEmbeddingFile, writeEmbeddingFile } from './formats/index';
@@ -149,7 +150,7 @@ export function importEmbeddingFile(project: Project, filmId: number, file: stri
   return saveEmbedding(project, styleId, `imported-${n + 1}-${Date.now()}`, bound);
 }
 
-/** Makes an embedding active (null: none) and points the film's render settings at its file. */
+/** Makes an embedding active (null: none) and points the film's render settings at its file (returned absolute). */
 export function useEmbedding(project: Project, filmId: number, embeddingId: number | null): { activeEmbeddingId: number | null; renderEmbedding: string | null } {
   const db = project.db;
   const styleId = findStyleId(project, filmId);
@@ -162,7 +163,8 @@ export function useEmbedding(project: Project, filmId: number, embeddingId: numb
   }
   db.transaction(() => {
     if (styleId !== null) db.prepare('UPDATE embedding SET active = (id = ?) WHERE style_id = ?').run(embeddingId ?? -1, styleId);
-    setRenderSettings(db, filmId, { embedding: file });
+    // Stored relative to the project folder, so the setting survives moving or copying the project.
+    setRenderSettings(db, filmId, { embedding: embeddingSettingValue(project, file) });
   })();
   return { activeEmbeddingId: embeddingId, renderEmbedding: file };
 }
