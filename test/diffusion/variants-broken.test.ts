@@ -10,9 +10,9 @@ import { tinySd15Dir, tinySdxlDir } from '../support/paths';
 /**
  * Variants that onnxruntime runs but a pipeline cannot feed correctly (beyond test/diffusion/loader-errors.test.ts):
  * each is refused at load with diffusion.unexpected_inputs naming the UNet file. (A refiner folder holding the base
- * UNet is in variants-sdxl-refiner.test.ts.) fp16 models are not among them: onnxruntime's CPU provider runs
- * every standard op in float16 (casting where it lacks a kernel), so only the GPU-only com.microsoft fusions that
- * loader-errors.test.ts covers fail there.
+ * UNet is in variants-sdxl-refiner.test.ts.) fp16 models are not among them: onnxruntime-node's CPU provider ran
+ * every standard op we tried in float16 (it inserts casts where it has no float16 kernel), so what fails there are
+ * the GPU-only com.microsoft fusions, which loader-errors.test.ts covers.
  */
 
 let root: string;
