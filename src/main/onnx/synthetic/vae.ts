@@ -56,8 +56,8 @@ export function buildVaeDecoder(b: GraphBuilder, raw: RawConfig, label?: string)
   });
   h = silu(b, groupNorm(b, h, 'decoder.conv_norm_out', channels, c.normGroups, VAE_EPS), 'decoder.conv_act');
   b.rename(conv2d(b, h, 'decoder.conv_out', channels, c.outChannels, { kernel: 3 }), 'sample');
-  return b.model('vae_decoder', [floatInput('latent_sample', ['batch', c.latentChannels, 'latent_height', 'latent_width'])], [
-    floatInput('sample', ['batch', c.outChannels, 'height', 'width']),
+  return b.model('vae_decoder', [floatInput('latent_sample', ['batch', 'channels', 'height', 'width'])], [
+    floatInput('sample', ['batch', c.outChannels, 'image_height', 'image_width']),
   ]);
 }
 
