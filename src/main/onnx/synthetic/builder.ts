@@ -61,11 +61,6 @@ export class GraphBuilder {
     return this.constant(DataType.FLOAT, [], [value]);
   }
 
-  /** Number of parameters (elements of all initializers). */
-  parameterCount(): number {
-    return this.initializers.reduce((s, t) => s + numel(t.dims), 0);
-  }
-
   model(graphName: string, inputs: ValueInfoProto[], outputs: ValueInfoProto[]): ModelProto {
     return {
       irVersion: SYNTHETIC_IR_VERSION,
@@ -89,4 +84,10 @@ export class GraphBuilder {
   }
 }
 
-export const floatInput = (name: string, dims: (number | string)[]): ValueInfoProto => makeValueInfo(name, DataType.FLOAT, dims);
+/** A float32 graph input/output declaration (numbers are fixed dims, strings symbolic ones). */
+export const floatInfo = (name: string, dims: (number | string)[]): ValueInfoProto => makeValueInfo(name, DataType.FLOAT, dims);
+
+/** Number of parameters of a model: the elements of its initializers. */
+export function parameterCount(proto: ModelProto): number {
+  return proto.graph.initializer.reduce((s, t) => s + numel(t.dims.map(Number)), 0);
+}

@@ -1,6 +1,6 @@
 import { makeValueInfo } from '../graph';
 import { DataType, type ModelProto } from '../types';
-import { floatInput, type GraphBuilder } from './builder';
+import { floatInfo, type GraphBuilder } from './builder';
 import { readClipTextConfig, type RawConfig } from './configs';
 import { attention, fillValue, gelu, layerNorm, linear, quickGelu } from './layers';
 
@@ -62,7 +62,7 @@ export function buildClipTextModel(b: GraphBuilder, raw: RawConfig, label?: stri
   b.rename(b.op('Gather', [flat, b.op('Add', [rowStarts, eos], {}, s)], { axis: 0 }, s), 'pooler_output');
 
   return b.model('text_encoder', [makeValueInfo('input_ids', DataType.INT32, ['batch', 'sequence'])], [
-    floatInput('last_hidden_state', ['batch', 'sequence', d]),
-    floatInput('pooler_output', ['batch', d]),
+    floatInfo('last_hidden_state', ['batch', 'sequence', d]),
+    floatInfo('pooler_output', ['batch', d]),
   ]);
 }

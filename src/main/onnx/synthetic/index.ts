@@ -1,5 +1,5 @@
 /** Random-weight Stable Diffusion 1.x/2.x model folders generated from configs (docs/onnx.md, "Synthetic models"). */
-export { GraphBuilder, SYNTHETIC_IR_VERSION, SYNTHETIC_OPSET } from './builder';
+export { GraphBuilder, parameterCount, SYNTHETIC_IR_VERSION, SYNTHETIC_OPSET } from './builder';
 export { buildClipTextModel } from './clip-text';
 export { readClipTextConfig, readUnetConfig, readVaeConfig, type RawConfig } from './configs';
 export { folderConfigs, PRESETS, presetConfigs, sd15Configs, type PresetName, type SdConfigs } from './presets';

@@ -4,7 +4,7 @@ import { AppError } from '../../../shared/errors';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { encodeModel, saveModel } from '../model-io';
 import type { ModelProto } from '../types';
-import { GraphBuilder } from './builder';
+import { GraphBuilder, parameterCount } from './builder';
 import { buildClipTextModel } from './clip-text';
 import type { SdConfigs } from './presets';
 import { buildUnet } from './unet';
@@ -40,8 +40,7 @@ export function buildSdModel(name: SdModelName, configs: SdConfigs, store: Weigh
 
 /** Parameter count of one model from its graph, without making any weights. */
 export function countSdParameters(name: SdModelName, configs: SdConfigs): number {
-  const proto = buildSdModel(name, configs, new ShapeOnlyStore());
-  return proto.graph.initializer.reduce((s, t) => s + t.dims.reduce((a, d) => a * Number(d), 1), 0);
+  return parameterCount(buildSdModel(name, configs, new ShapeOnlyStore()));
 }
 
 export interface WrittenModel {
@@ -113,7 +112,7 @@ export function writeRandomSdFolder(outDirIn: string, opts: RandomSdOptions): { 
   }
 }
 
-function writeModel(root: string, name: SdModelName, configs: SdConfigs, seed: number): Omit<WrittenModel, 'files'> & { files: string[] } {
+function writeModel(root: string, name: SdModelName, configs: SdConfigs, seed: number): WrittenModel {
   const started = performance.now();
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
@@ -138,7 +137,7 @@ function writeModel(root: string, name: SdModelName, configs: SdConfigs, seed: n
   }
   const config = name === 'unet' ? configs.unet : name === 'text_encoder' ? configs.textEncoder : configs.vae;
   writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  const parameters = proto.graph.initializer.reduce((s, t) => s + t.dims.reduce((a, d) => a * Number(d), 1), 0);
+  const parameters = parameterCount(proto);
   const bytes = files.reduce((s, f) => s + statSync(f).size, 0);
   return { name, parameters, bytes, files, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,5 +1,5 @@
 import { DataType, type ModelProto } from '../types';
-import { floatInput, type GraphBuilder } from './builder';
+import { floatInfo, type GraphBuilder } from './builder';
 import { readUnetConfig, type RawConfig, type UnetConfig } from './configs';
 import { attention, conv2d, gelu, gemmLinear, groupNorm, layerNorm, linear, resnetBlock, silu, upsample2d } from './layers';
 
@@ -55,10 +55,10 @@ export function buildUnet(b: GraphBuilder, raw: RawConfig, label?: string): Mode
   h = silu(b, groupNorm(b, h, 'conv_norm_out', channels, c.normGroups, c.normEps), 'conv_act');
   b.rename(conv2d(b, h, 'conv_out', channels, c.outChannels, { kernel: 3 }), 'out_sample');
   return b.model('unet', [
-    floatInput('sample', ['batch', 'channels', 'height', 'width']),
-    floatInput('timestep', ['batch']),
-    floatInput('encoder_hidden_states', ['batch', 'sequence', c.crossAttentionDim]),
-  ], [floatInput('out_sample', ['batch', c.outChannels, 'height', 'width'])]);
+    floatInfo('sample', ['batch', 'channels', 'height', 'width']),
+    floatInfo('timestep', ['batch']),
+    floatInfo('encoder_hidden_states', ['batch', 'sequence', c.crossAttentionDim]),
+  ], [floatInfo('out_sample', ['batch', c.outChannels, 'height', 'width'])]);
 }
 
 /** Timesteps (broadcast to the batch) → sinusoidal features → linear_1 → SiLU → linear_2, then the SiLU every resnet applies. */

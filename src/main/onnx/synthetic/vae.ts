@@ -1,5 +1,5 @@
 import type { ModelProto } from '../types';
-import { floatInput, type GraphBuilder } from './builder';
+import { floatInfo, type GraphBuilder } from './builder';
 import { readVaeConfig, type RawConfig, type VaeConfig } from './configs';
 import { attention, conv2d, groupNorm, resnetBlock, silu, upsample2d, type NormSettings } from './layers';
 
@@ -34,8 +34,8 @@ export function buildVaeEncoder(b: GraphBuilder, raw: RawConfig, label?: string)
   h = silu(b, groupNorm(b, h, 'encoder.conv_norm_out', channels, c.normGroups, VAE_EPS), 'encoder.conv_act');
   h = conv2d(b, h, 'encoder.conv_out', channels, 2 * c.latentChannels, { kernel: 3 });
   b.rename(conv2d(b, h, 'quant_conv', 2 * c.latentChannels, 2 * c.latentChannels, { kernel: 1, pad: 0 }), 'latent_parameters');
-  return b.model('vae_encoder', [floatInput('sample', ['batch', 'channels', 'height', 'width'])], [
-    floatInput('latent_parameters', ['batch', 2 * c.latentChannels, 'latent_height', 'latent_width']),
+  return b.model('vae_encoder', [floatInfo('sample', ['batch', 'channels', 'height', 'width'])], [
+    floatInfo('latent_parameters', ['batch', 2 * c.latentChannels, 'latent_height', 'latent_width']),
   ]);
 }
 
@@ -56,8 +56,8 @@ export function buildVaeDecoder(b: GraphBuilder, raw: RawConfig, label?: string)
   });
   h = silu(b, groupNorm(b, h, 'decoder.conv_norm_out', channels, c.normGroups, VAE_EPS), 'decoder.conv_act');
   b.rename(conv2d(b, h, 'decoder.conv_out', channels, c.outChannels, { kernel: 3 }), 'sample');
-  return b.model('vae_decoder', [floatInput('latent_sample', ['batch', 'channels', 'height', 'width'])], [
-    floatInput('sample', ['batch', c.outChannels, 'image_height', 'image_width']),
+  return b.model('vae_decoder', [floatInfo('latent_sample', ['batch', 'channels', 'height', 'width'])], [
+    floatInfo('sample', ['batch', c.outChannels, 'image_height', 'image_width']),
   ]);
 }
 
