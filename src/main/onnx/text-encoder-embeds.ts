@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { writeFileAtomic } from '../util/atomic-write';
+import { fromHalf } from '../util/half-float';
 import { hashModelFile } from './model-hash';
 import { loadModel, saveModel } from './model-io';
 import { tensorBytes } from './tensor';
@@ -29,11 +30,22 @@ interface CacheMeta {
   inputIdsName: string | null;
 }
 
-const CACHE_VERSION = 'embeds-v1';
+// v2: fp16 token tables are accepted (the cached table is always float32).
+const CACHE_VERSION = 'embeds-v2';
+
+/** The token table as float32: fp16 exports (optimum --fp16, or fp16-stored weights) are widened once here. */
+function tokenTableAsFloat32(bytes: Uint8Array, dataType: number | undefined, modelFile: string): Float32Array {
+  if (dataType === DataType.FLOAT) return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  if (dataType === DataType.FLOAT16) {
+    const half = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return Float32Array.from(half, fromHalf);
+  }
+  throw new AppError('onnx_unsupported_dtype', `token embedding of ${modelFile} is data type ${dataType}, expected float32 or float16`, { modelFile, dataType });
+}
 
 /**
  * Writes (once per source-model hash) a copy of a CLIP text encoder whose token-embedding Gather output is
- * the new float32 graph input `inputs_embeds` [batch, sequence, width]; all original outputs are kept.
+ * the new graph input `inputs_embeds` (float32, or float16 when the table is) [batch, sequence, width]; all original outputs are kept.
  * Returns the token table so callers can look rows up (and replace some with learned vectors) in JS.
  */
 export async function prepareTextEncoderForEmbeds(modelFile: string, cacheDir: string): Promise<TextEncoderForEmbeds> {
@@ -53,11 +65,7 @@ export async function prepareTextEncoderForEmbeds(modelFile: string, cacheDir: s
   }
   const model = loadModel(modelFile);
   const cut = cutAtTokenEmbedding(model, 'inputs_embeds');
-  if (cut.table.dataType !== DataType.FLOAT) {
-    throw new AppError('onnx_unsupported_dtype', `token embedding of ${modelFile} is data type ${cut.table.dataType}, expected float32`, { modelFile });
-  }
-  const bytes = tensorBytes(cut.table, model.baseDir);
-  const tokenEmbedding = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const tokenEmbedding = tokenTableAsFloat32(tensorBytes(cut.table, model.baseDir), cut.table.dataType, modelFile);
   mkdirSync(dir, { recursive: true });
   saveModel(model, modelPath, { externalData: { location: 'model.onnx_data' } });
   writeFileAtomic(tablePath, new Uint8Array(tokenEmbedding.buffer));

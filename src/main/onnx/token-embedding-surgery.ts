@@ -16,15 +16,20 @@ export interface TokenEmbeddingCut {
 
 const PASS_THROUGH = new Set(['Reshape', 'Cast', 'Identity', 'Unsqueeze', 'Squeeze', 'Flatten']);
 
-/** Follows Identity nodes back to an initializer. */
-function resolveInitializer(model: OnnxModel, name: string): TensorProto | undefined {
+/**
+ * Follows Identity and Cast nodes back to an initializer. `gatheredType` is what the Gather reads: the table's own
+ * type, or the last Cast's target (fp16-stored weights widened to float32 before use).
+ */
+function resolveInitializer(model: OnnxModel, name: string): { table: TensorProto; gatheredType: number } | undefined {
   const idx = indexGraph(model.proto.graph);
   let cur = name;
+  let castTo: number | undefined;
   for (let i = 0; i < 8; i++) {
     const t = idx.initializers.get(cur);
-    if (t) return t;
+    if (t) return { table: t, gatheredType: castTo ?? t.dataType ?? DataType.FLOAT };
     const p = idx.producer.get(cur);
-    if (!p || p.opType !== 'Identity') return undefined;
+    if (!p || (p.opType !== 'Identity' && p.opType !== 'Cast')) return undefined;
+    if (p.opType === 'Cast') castTo ??= Number(p.attribute.find((a) => a.name === 'to')?.i);
     cur = p.input[0];
   }
   return undefined;
@@ -44,17 +49,18 @@ function traceToGraphInput(model: OnnxModel, name: string): string | undefined {
 }
 
 /** Finds the token-embedding Gather: the largest 2-D table gathered with indices that come from a graph input. */
-export function findTokenEmbeddingGather(model: OnnxModel): { node: NodeProto; table: TensorProto; idsInput: string } {
-  let best: { node: NodeProto; table: TensorProto; idsInput: string } | undefined;
+export function findTokenEmbeddingGather(model: OnnxModel): { node: NodeProto; table: TensorProto; gatheredType: number; idsInput: string } {
+  let best: { node: NodeProto; table: TensorProto; gatheredType: number; idsInput: string } | undefined;
   for (const n of model.proto.graph.node) {
     if (n.opType !== 'Gather') continue;
-    const table = resolveInitializer(model, n.input[0]);
-    if (!table || table.dims.length !== 2) continue;
+    const resolved = resolveInitializer(model, n.input[0]);
+    if (!resolved || resolved.table.dims.length !== 2) continue;
+    const { table, gatheredType } = resolved;
     const axis = n.attribute.find((a) => a.name === 'axis');
     if (axis && Number(axis.i) !== 0) continue;
     const idsInput = traceToGraphInput(model, n.input[1]);
     if (!idsInput) continue;
-    if (!best || table.dims[0] > best.table.dims[0]) best = { node: n, table, idsInput };
+    if (!best || table.dims[0] > best.table.dims[0]) best = { node: n, table, gatheredType, idsInput };
   }
   if (!best) {
     throw new AppError('onnx_no_token_embedding', 'no token-embedding Gather (2-D initializer indexed by a graph input) found in the text encoder');
@@ -69,7 +75,7 @@ export function findTokenEmbeddingGather(model: OnnxModel): { node: NodeProto; t
  */
 export function cutAtTokenEmbedding(model: OnnxModel, inputName = 'inputs_embeds'): TokenEmbeddingCut {
   const g = model.proto.graph;
-  const { node, table, idsInput } = findTokenEmbeddingGather(model);
+  const { node, table, gatheredType, idsInput } = findTokenEmbeddingGather(model);
   if (g.input.some((v) => v.name === inputName)) {
     throw new AppError('onnx_input_exists', `the text encoder already has an input named "${inputName}"`);
   }
@@ -84,7 +90,7 @@ export function cutAtTokenEmbedding(model: OnnxModel, inputName = 'inputs_embeds
     const names = new NameGen(g);
     g.node.push(makeNode('Identity', [inputName], [out], names.next('inputs_embeds_passthrough')));
   }
-  g.input.push(makeValueInfo(inputName, table.dataType ?? DataType.FLOAT, [...idsDims, width]));
+  g.input.push(makeValueInfo(inputName, gatheredType, [...idsDims, width]));
   pruneGraph(g);
   topologicalSort(g);
   const stillUsesIds = g.input.some((v) => v.name === idsInput);

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { timedRun, type ModelSession } from './session';
-import { idsTensor, readFloat, type IntType } from './tensors';
+import { floatTensor, idsTensor, readFloat, type IntType } from './tensors';
 
 /** A CLIP text encoder: input_ids (int32 or int64) → last/penultimate hidden states and the pooled vector. */
 export interface TextEncoding {
@@ -74,7 +74,9 @@ export class TextEncoderModel {
 
   /** For an encoder prepared to take token embeddings ([B, seq, width], before position embeddings). */
   async encodeEmbeds(embeds: Float32Array, batch: number, seq: number, width: number, ids?: number[][]): Promise<TextEncoding> {
-    const feeds: Record<string, ort.Tensor> = { inputs_embeds: new ort.Tensor('float32', embeds, [batch, seq, width]) };
+    // An fp16 export's copy takes fp16 token embeddings (the Gather it replaced read an fp16 table).
+    const type = this.s.inputs.get('inputs_embeds')?.type === 'float16' ? 'float16' : 'float32';
+    const feeds: Record<string, ort.Tensor> = { inputs_embeds: floatTensor(type, embeds, [batch, seq, width]) };
     if (this.s.inputs.has('input_ids') && ids) feeds.input_ids = idsTensor(this.idsType, ids);
     return this.collect(await timedRun(this.s, feeds, this.fetches()), batch, seq);
   }
