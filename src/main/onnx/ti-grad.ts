@@ -11,6 +11,7 @@ import { loadModel, saveModel } from './model-io';
 import { makeStatic } from './shapes';
 import { addMseLoss, bindInput, mergeInto, prefixModel } from './surgery';
 import { cutAtTokenEmbedding } from './token-embedding-surgery';
+import { widenHalfToFloat } from './widen-half';
 import type { OnnxModel, ValueInfoProto } from './types';
 
 export type TiModelFamily = 'sd1' | 'sd2' | 'sdxl';
@@ -39,7 +40,8 @@ export interface TiGradOptions {
   cacheDir: string;
 }
 
-const CACHE_VERSION = 'ti-grad-v1';
+// v2: fp16 exports are widened to float32 before differentiation.
+const CACHE_VERSION = 'ti-grad-v2';
 const SEQUENCE = 77;
 
 /** What this module needs to know about a diffusers/optimum ONNX model folder (read locally, not shared). */
@@ -159,16 +161,18 @@ export async function buildTiGradModel(modelDir: string, opts: TiGradOptions): P
 }
 
 /**
- * The forward half of the TI gradient model: text encoder(s) cut at the token embedding, chained into the
- * UNet, MSE loss against `target`, static shapes for batch 1 / 77 tokens / `latent`. Output: `loss`.
+ * The forward half of the TI gradient model: text encoder(s) cut at the token embedding (fp16 exports widened to
+ * float32 first), chained into the UNet, MSE loss against `target`, static shapes for batch 1 / 77 tokens / `latent`. Output: `loss`.
  */
 export function buildTiForwardModel(folder: TiModelFolder, latent: number[]): { model: OnnxModel; embedInputs: string[]; widths: number[] } {
   const unet = loadModel(folder.unetFile);
+  widenHalfToFloat(unet);
   const widths: number[] = [];
   const embedInputs: string[] = [];
   const wiring: { te: OnnxModel; output: string }[] = [];
   folder.textEncoders.forEach((te, i) => {
     const m = loadModel(te.file);
+    widenHalfToFloat(m);
     const cut = cutAtTokenEmbedding(m, 'inputs_embeds');
     const suffix = i === 0 ? '' : `_${i + 1}`;
     const keep: Record<string, string> = { inputs_embeds: `inputs_embeds${suffix}` };
