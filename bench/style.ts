@@ -6,7 +6,9 @@
  * - training throughput: optimizer steps per second with the release's accumulation 2, and the share of time
  *   spent outside ORT (tokenising, noising, AdamW, bookkeeping).
  * Models: the tiny fixtures; set BENCH_MODEL=<dir> (and BENCH_PROVIDER=cuda, BENCH_SIZE=<px>) for a full-size
- * model on a GPU. BENCH_STEPS (default 6) optimizer steps are timed after one warm-up step.
+ * model on a GPU, or BENCH_RANDOM=sd15 for a full-size random-weight SD 1.5 folder generated once into
+ * ~/.cache/dreamframe-bench/random-sd15 (BENCH_RANDOM_DIR overrides; on a CPU use a small BENCH_SIZE such as 128).
+ * BENCH_STEPS (default 6) optimizer steps are timed after one warm-up step.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { UnetModel } from '../src/main/diffusion/runtime/unet';
 import { listStyleImages } from '../src/main/style/preprocess';
 import { keywordGradient, trainStyleEmbedding, type TrainingDraw } from '../src/main/style/trainer';
 import { loadTrainingLatents, openTrainingModel } from '../src/main/style/trainer-setup';
+import { randomSdFolder } from './lib/random-sd';
 
 const shared = resolve(process.env.DREAMFRAME_SHARED ?? resolve(import.meta.dirname, '../../shared'));
 const provider = parseProvider(process.env.BENCH_PROVIDER ?? 'cpu');
@@ -25,7 +28,9 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 const size = process.env.BENCH_SIZE ? Number(process.env.BENCH_SIZE) : undefined;
 const models = process.env.BENCH_MODEL
   ? [resolve(process.env.BENCH_MODEL)]
-  : [join(shared, 'fixtures/tiny-sd15/pipeline'), join(shared, 'fixtures/tiny-sdxl/pipeline')];
+  : process.env.BENCH_RANDOM
+    ? [randomSdFolder(process.env.BENCH_RANDOM, join(shared, 'fixtures/tiny-sd15/pipeline'), process.env.BENCH_RANDOM_DIR)]
+    : [join(shared, 'fixtures/tiny-sd15/pipeline'), join(shared, 'fixtures/tiny-sdxl/pipeline')];
 const cacheDir = process.env.BENCH_CACHE ?? mkdtempSync(join(tmpdir(), 'dreamframe-bench-style-'));
 
 function median(xs: number[]): number {
