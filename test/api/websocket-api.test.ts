@@ -101,7 +101,18 @@ describe('API over the serve-mode WebSocket', () => {
 
     const redo = await call('edits.redo', { filmId: films[0].id });
     expect(redo.edit.label).toMatch(/Edit frame/);
-    expect((await call('films.storyboard', { filmId: films[0].id })).frames[0].description).toBe('A new description.');
+    const after = await call('films.storyboard', { filmId: films[0].id });
+    expect(after.frames[0].description).toBe('A new description.');
+
+    // The rows a storyboard patches in after a change event: the named items as the full read has them,
+    // ids of other films or of nothing left out.
+    const items = await call('films.storyboardItems', {
+      filmId: films[0].id, frames: [frame.id, after.frames[5].id, 999_999], dialogue: [line.id], qa: [qa.id],
+    });
+    expect(items.film).toEqual(after.film);
+    expect([...items.frames].sort((a: any, b: any) => a.id - b.id)).toEqual([after.frames[0], after.frames[5]]);
+    expect(items.dialogue).toEqual([after.dialogue[0]]);
+    expect(items.qa).toEqual([after.qa[0]]);
   });
 
   it('lists, cancels and resumes jobs', async () => {

@@ -151,3 +151,149 @@ describe('storyboard store', () => {
     expect(store.notice).toContain('The project is read-only (read_only)');
   });
 });
+
+/** Lets pending promise callbacks and timers run, so a call the store would make has been made. */
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+describe('storyboard store: refresh on data.changed', () => {
+  beforeEach(() => setActivePinia(createPinia()));
+
+  async function opened() {
+    const api = scriptedApi();
+    const store = useStoryboardStore();
+    const board = boardFromDocument();
+    const opening = store.open(1);
+    (await api.next('films.storyboard')).resolve(board);
+    await opening;
+    return { api, store, board };
+  }
+
+  const changed = (entities: { type: 'frame' | 'dialogue' | 'qa' | 'render' | 'style' | 'subchapter' | 'film'; ids: number[] }[], filmId: number | null = 1) =>
+    ({ filmId, entities });
+
+  it('fetches only the named frames and lines and patches them in, leaving every other item as it was', async () => {
+    const { api, store, board } = await opened();
+    const [f1, f2] = [board.frames[3], board.frames[7]];
+    const line = board.dialogue[2];
+    store.onDataChanged(changed([{ type: 'frame', ids: [f1.id, f2.id] }, { type: 'dialogue', ids: [line.id] }]));
+    const call = await api.next('films.storyboardItems');
+    expect(call.input).toEqual({ filmId: 1, frames: [f1.id, f2.id], dialogue: [line.id], qa: [] });
+    call.resolve({
+      film: board.film,
+      frames: [{ ...f2, review: { state: 'approved', note: null } }, { ...f1, description: 'Edited elsewhere' }],
+      dialogue: [{ ...line, text: 'New words' }],
+      qa: [],
+    });
+    await settle();
+    expect(api.calls).toEqual([]);
+    const now = store.board!;
+    expect(now.frames[3].description).toBe('Edited elsewhere');
+    expect(now.frames[7].review.state).toBe('approved');
+    expect(now.dialogue[2].text).toBe('New words');
+    // Untouched items are the very objects of the board before: nothing else was refetched.
+    now.frames.forEach((f, i) => { if (i !== 3 && i !== 7) expect(f).toBe(board.frames[i]); });
+    now.dialogue.forEach((d, i) => { if (i !== 2) expect(d).toBe(board.dialogue[i]); });
+    expect(now.chapters).toBe(board.chapters);
+  });
+
+  it('refetches the whole film for events that do not say which items changed, or name structure', async () => {
+    const { api, store, board } = await opened();
+    for (const payload of [
+      changed([{ type: 'frame', ids: [] }]),
+      changed([{ type: 'subchapter', ids: [board.subchapters[0].id] }, { type: 'frame', ids: [board.frames[0].id] }]),
+      changed([{ type: 'film', ids: [1] }]),
+      changed([{ type: 'render', ids: [5] }]),
+      changed([{ type: 'film', ids: [] }], null),
+    ]) {
+      store.onDataChanged(payload);
+      (await api.next('films.storyboard')).resolve(board);
+      await settle();
+      expect(api.calls).toEqual([]);
+    }
+  });
+
+  it('ignores changes of other films and of the style, which the storyboard does not show', async () => {
+    const { api, store, board } = await opened();
+    store.onDataChanged(changed([{ type: 'frame', ids: [board.frames[0].id] }], 2));
+    store.onDataChanged(changed([{ type: 'style', ids: [3] }]));
+    await settle();
+    expect(api.calls).toEqual([]);
+  });
+
+  it('a frame and its new render are patched as the frame', async () => {
+    const { api, store, board } = await opened();
+    const f = board.frames[1];
+    store.onDataChanged(changed([{ type: 'frame', ids: [f.id] }, { type: 'render', ids: [9] }]));
+    const call = await api.next('films.storyboardItems');
+    expect(call.input).toMatchObject({ frames: [f.id] });
+    call.resolve({ film: board.film, frames: [{ ...f, thumbnail: { kind: 'render', key: `frame/${f.id}?v=abc` } }], dialogue: [], qa: [] });
+    await settle();
+    expect(store.board!.frames[1].thumbnail.key).toBe(`frame/${f.id}?v=abc`);
+    expect(api.calls).toEqual([]);
+  });
+
+  it('falls back to the whole film when a named item was deleted, inserted or moved', async () => {
+    const { api, store, board } = await opened();
+    const f = board.frames[2];
+    const cases = [
+      { film: board.film, frames: [], dialogue: [], qa: [] }, // deleted
+      { film: board.film, frames: [{ ...f, position: f.position + 1 }], dialogue: [], qa: [] }, // moved
+    ];
+    for (const answer of cases) {
+      store.onDataChanged(changed([{ type: 'frame', ids: [f.id] }]));
+      (await api.next('films.storyboardItems')).resolve(answer);
+      (await api.next('films.storyboard')).resolve(board);
+      await settle();
+      expect(api.calls).toEqual([]);
+    }
+    // Inserted: an id the board does not hold yet.
+    const fresh = { ...f, id: 9999 };
+    store.onDataChanged(changed([{ type: 'frame', ids: [9999] }]));
+    (await api.next('films.storyboardItems')).resolve({ film: board.film, frames: [fresh], dialogue: [], qa: [] });
+    const full = await api.next('films.storyboard');
+    full.resolve({ ...board, frames: [...board.frames, fresh] });
+    await settle();
+    expect(store.board!.frames.at(-1)!.id).toBe(9999);
+  });
+
+  it('merges events that arrive during a request into one request after it', async () => {
+    const { api, store, board } = await opened();
+    const [a, b, c] = [board.frames[0], board.frames[1], board.frames[2]];
+    store.onDataChanged(changed([{ type: 'frame', ids: [a.id] }]));
+    const first = await api.next('films.storyboardItems');
+    store.onDataChanged(changed([{ type: 'frame', ids: [b.id] }]));
+    store.onDataChanged(changed([{ type: 'frame', ids: [c.id, b.id] }, { type: 'dialogue', ids: [board.dialogue[0].id] }]));
+    await settle();
+    expect(api.calls).toEqual([]);
+    first.resolve({ film: board.film, frames: [a], dialogue: [], qa: [] });
+    const second = await api.next('films.storyboardItems');
+    expect(second.input).toEqual({ filmId: 1, frames: [b.id, c.id], dialogue: [board.dialogue[0].id], qa: [] });
+    second.resolve({ film: board.film, frames: [b, c], dialogue: [board.dialogue[0]], qa: [] });
+    await settle();
+    expect(api.calls).toEqual([]);
+
+    // A whole-film refresh asked for meanwhile absorbs item patches.
+    store.onDataChanged(changed([{ type: 'frame', ids: [a.id] }]));
+    const third = await api.next('films.storyboardItems');
+    store.onDataChanged(changed([{ type: 'frame', ids: [b.id] }]));
+    const reloading = store.reload();
+    third.resolve({ film: board.film, frames: [a], dialogue: [], qa: [] });
+    (await api.next('films.storyboard')).resolve(board);
+    await reloading;
+    await settle();
+    expect(api.calls).toEqual([]);
+  });
+
+  it('after a failed patch the next change refetches the whole film', async () => {
+    const { api, store, board } = await opened();
+    store.onDataChanged(changed([{ type: 'frame', ids: [board.frames[0].id] }]));
+    (await api.next('films.storyboardItems')).reject(new ApiCallError({ code: 'connection_lost', message: 'The connection was lost' }));
+    await settle();
+    expect(store.notice).toMatch(/Could not refresh the storyboard/);
+    store.onDataChanged(changed([{ type: 'frame', ids: [board.frames[1].id] }]));
+    (await api.next('films.storyboard')).resolve(board);
+    await settle();
+    expect(store.notice).toBeNull();
+    expect(api.calls).toEqual([]);
+  });
+});

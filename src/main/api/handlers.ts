@@ -9,7 +9,7 @@ import { importStoryJsFile } from '../import/story-js';
 import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits';
 import {
-  getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, listCharacters, listFilms,
+  getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, getStoryboardItems, listCharacters, listFilms,
 } from '../story/film-reader';
 import { renderHandlers } from '../render/api-handlers';
 import { plotHandlers } from '../plot/api-handlers';
@@ -36,6 +36,7 @@ const coreHandlers = {
   'films.list': (ctx) => listFilms(ctx.requireProject().db),
   'films.get': (ctx, { filmId }) => getFilmDetail(ctx.requireProject().db, filmId),
   'films.storyboard': (ctx, { filmId }) => getStoryboard(ctx.requireProject().db, filmId),
+  'films.storyboardItems': (ctx, { filmId, ...ids }) => getStoryboardItems(ctx.requireProject().db, filmId, ids),
   'films.importStoryJs': (ctx, { path }) => {
     const report = importStoryJsFile(ctx.requireProject(), path);
     ctx.events.emit('data.changed', { filmId: report.filmId, entities: [{ type: 'film', ids: [report.filmId] }] });

@@ -171,6 +171,30 @@ export function getStoryboard(db: Database.Database, filmId: number): Storyboard
   }))();
 }
 
+/**
+ * The current rows of some frames, dialogue lines and QA pairs of one film, for a storyboard that
+ * patches what a change event names instead of refetching the film, with the film's own row. Ids
+ * that no longer exist (or belong to another film) are simply absent. One transaction, like getStoryboard.
+ */
+export function getStoryboardItems(db: Database.Database, filmId: number, ids: { frames: number[]; dialogue: number[]; qa: number[] }):
+  Pick<Storyboard, 'film' | 'frames' | 'dialogue' | 'qa'> {
+  return db.transaction(() => {
+    const list = (xs: number[]) => JSON.stringify(xs);
+    return {
+      // The film row too (not_found when deleted): edits change its updatedAt and counts.
+      film: getFilm(db, filmId),
+      frames: ids.frames.length === 0 ? [] : (db.prepare(`SELECT ${FRAME_COLUMNS}
+        FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+        WHERE c.film_id = ? AND fr.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.frames)) as FrameRow[]).map(frameFromRow),
+      dialogue: ids.dialogue.length === 0 ? [] : (db.prepare(`SELECT d.* FROM dialogue_line d
+        JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+        WHERE c.film_id = ? AND d.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.dialogue)) as DialogueRow[]).map(dialogueFromRow),
+      qa: ids.qa.length === 0 ? [] : (db.prepare('SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
+        .all(filmId, list(ids.qa)) as QaRow[]).map(qaFromRow),
+    };
+  })();
+}
+
 /** Which film an item belongs to (for change notifications and the edit log). */
 export function filmIdOf(db: Database.Database, type: 'frame' | 'dialogue' | 'qa', id: number): number {
   const sql = {

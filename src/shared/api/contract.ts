@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  Character, FilmDetail, FilmSummary, Frame, DialogueLine, Id, ItemRef, Job, QaPair, QaKind,
+  Character, Film, FilmDetail, FilmSummary, Frame, DialogueLine, Id, ItemRef, Job, QaPair, QaKind,
   ReviewState, Storyboard,
 } from './entities';
 import { exportMethods } from './methods-export';
@@ -61,6 +61,16 @@ const coreMethods = {
   'films.list': { input: Empty, output: z.array(FilmSummary) },
   'films.get': { input: z.object({ filmId: Id }).strict(), output: FilmDetail },
   'films.storyboard': { input: z.object({ filmId: Id }).strict(), output: Storyboard },
+  /** The film row and the current rows of the named items (absent: deleted or not in the film), for patching a storyboard. */
+  'films.storyboardItems': {
+    input: z.object({
+      filmId: Id,
+      frames: z.array(Id).max(5000).default([]),
+      dialogue: z.array(Id).max(5000).default([]),
+      qa: z.array(Id).max(5000).default([]),
+    }).strict(),
+    output: z.object({ film: Film, frames: z.array(Frame), dialogue: z.array(DialogueLine), qa: z.array(QaPair) }),
+  },
   'films.importStoryJs': { input: z.object({ path: z.string().min(1) }).strict(), output: ImportReport },
   'films.delete': { input: z.object({ filmId: Id }).strict(), output: z.object({ deleted: z.boolean() }) },
   'characters.list': { input: z.object({ filmId: Id }).strict(), output: z.array(Character) },

@@ -5,13 +5,15 @@ import type { Frame, ReviewState, Storyboard } from '../../../shared/api/entitie
 import { api } from '../api/current';
 import { buildStoryIndex, moveFocus, type FrameRow, type Move, type StoryIndex } from '../storyboard/rows';
 import { describeError } from './errors';
+import { addEvent, applyItems, emptyWork, hasWork, PATCH_LIMIT, workSize, type RefreshWork } from './storyboard-patch';
 
 const EMPTY_INDEX: StoryIndex = buildStoryIndex({ chapters: [], subchapters: [], frames: [], dialogue: [], qa: [] });
 
 /**
  * The open film: its storyboard, the keyboard focus (a frame ordinal), the detail panel, and the
  * edits a curator makes (review state, description). Edits patch the local copy at once and are
- * confirmed by the `data.changed` event that the main process sends after every write.
+ * confirmed by the `data.changed` event that the main process sends after every write: the items it
+ * names are refetched and patched in, or the whole film when it names none (storyboard-patch.ts).
  */
 export const useStoryboardStore = defineStore('storyboard', () => {
   const filmId = ref<number | null>(null);
@@ -34,11 +36,17 @@ export const useStoryboardStore = defineStore('storyboard', () => {
   });
 
   let loadSeq = 0;
-  let reloading: Promise<void> | null = null;
-  let reloadAgain = false;
+  /** What the next refresh has to fetch; events arriving while one runs add to it. */
+  let pending: RefreshWork = emptyWork();
+  let refreshing = false;
+  let refreshDone: Promise<void> = Promise.resolve();
+  /** A refresh failed, so the board may lack changes whose events are spent: the next one fetches everything. */
+  let missedChanges = false;
 
   async function open(id: number): Promise<void> {
     const seq = ++loadSeq;
+    pending = emptyWork();
+    missedChanges = false;
     filmId.value = id;
     loading.value = true;
     error.value = null;
@@ -57,43 +65,81 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     }
   }
 
-  /** Refetches the open film, keeping the focus on the same frame. Bursts of events coalesce. */
-  async function reload(): Promise<void> {
-    if (reloading) {
-      reloadAgain = true;
-      return reloading;
+  /** Refetches the whole open film, keeping the focus on the same frame. */
+  function reload(): Promise<void> {
+    pending.full = true;
+    return refresh();
+  }
+
+  /**
+   * Runs the pending work, one request at a time so answers apply in the order they were asked:
+   * a whole storyboard, or only the named items patched in place (falling back to the whole
+   * storyboard when a patch would change the order). Work that arrives meanwhile is merged and done
+   * next, so a burst of events costs one request after the one under way.
+   */
+  function refresh(): Promise<void> {
+    if (!refreshing) {
+      refreshing = true;
+      refreshDone = runRefresh();
     }
-    reloading = (async () => {
-      do {
-        reloadAgain = false;
+    return refreshDone;
+  }
+
+  async function runRefresh(): Promise<void> {
+    try {
+      while (hasWork(pending) && filmId.value !== null) {
+        const work = pending;
+        pending = emptyWork();
+        if (missedChanges) work.full = true;
         const id = filmId.value;
-        if (id === null) return;
         const seq = ++loadSeq;
         try {
-          const result = await api().call('films.storyboard', { filmId: id });
-          if (seq !== loadSeq) return;
-          // Read the focus only now: the user may have moved while the fetch was under way.
-          const focusedId = focusedRow.value?.frame.id;
-          board.value = result;
-          // A refresh that failed while the connection was down is stale news once one succeeds.
-          if (refreshNotice !== null && notice.value === refreshNotice) notice.value = null;
-          refreshNotice = null;
-          const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
-          focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
+          if (work.full || board.value?.film.id !== id || workSize(work) > PATCH_LIMIT) {
+            const result = await api().call('films.storyboard', { filmId: id });
+            if (seq !== loadSeq) continue; // another film was opened meanwhile: drop the answer
+            missedChanges = false;
+            replaceBoard(result);
+          } else {
+            const items = await api().call('films.storyboardItems', {
+              filmId: id, frames: [...work.frames], dialogue: [...work.dialogue], qa: [...work.qa],
+            });
+            if (seq !== loadSeq) continue;
+            const patched = board.value ? applyItems(board.value, work, items) : null;
+            if (patched) replaceBoard(patched);
+            else pending.full = true;
+          }
         } catch (err) {
-          if (seq !== loadSeq) return;
+          if (seq !== loadSeq) continue;
           if (isMissing(err)) close();
-          else notice.value = refreshNotice = `Could not refresh the storyboard: ${describeError(err)}`;
+          else {
+            missedChanges = true;
+            notice.value = refreshNotice = `Could not refresh the storyboard: ${describeError(err)}`;
+          }
         }
-      } while (reloadAgain);
-    })().finally(() => {
-      reloading = null;
-    });
-    return reloading;
+      }
+    } finally {
+      // Cleared in the same step as the last look at `pending`, so work added after it starts a new run.
+      refreshing = false;
+    }
+  }
+
+  /** Shows a fresher board, keeping the focus on the same frame (read now: the user may have moved meanwhile). */
+  function replaceBoard(next: Storyboard): void {
+    const focusedId = focusedRow.value?.frame.id;
+    board.value = next;
+    // It may have superseded the answer of an open() still under way.
+    loading.value = false;
+    error.value = null;
+    // A refresh that failed while the connection was down is stale news once one succeeds.
+    if (refreshNotice !== null && notice.value === refreshNotice) notice.value = null;
+    refreshNotice = null;
+    const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
+    focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
   }
 
   function close(): void {
     loadSeq++;
+    pending = emptyWork();
     filmId.value = null;
     board.value = null;
     detailOpen.value = false;
@@ -102,7 +148,9 @@ export const useStoryboardStore = defineStore('storyboard', () => {
 
   function onDataChanged(payload: EventPayload<'data.changed'>): void {
     if (filmId.value === null) return;
-    if (payload.filmId === null || payload.filmId === filmId.value) void reload();
+    if (payload.filmId !== null && payload.filmId !== filmId.value) return;
+    addEvent(pending, payload);
+    if (hasWork(pending)) void refresh();
   }
 
   function move(m: Move): void {
