@@ -136,11 +136,16 @@ describe('re-export removes what the previous export wrote and no longer produce
     for (const path of ['../outside.txt', 'link.json', `${filmDir}/../../../outside.txt`, '/'.concat(outside.split(sep).join('/'))]) {
       manifest.files.push({ path, bytes: 9, sha256: hash });
     }
+    // Nor does it remove the folder's own bookkeeping when a manifest names it.
+    for (const path of ['dreamframe-state/clips.json', 'manifest.video-chatgpt.json']) {
+      manifest.files.push({ path, bytes: 0, sha256: sha256(join(out, ...path.split('/'))) });
+    }
     writeFileSync(manifestFile, JSON.stringify(manifest));
     const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
     expect(res.pruned.removed).toEqual([]);
     expect(readFileSync(outside, 'utf8')).toBe('precious\n');
-    expect(readdirSync(out)).toContain('link.json');
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['link.json', 'manifest.video-chatgpt.json']));
+    expect(existsSync(join(out, 'dreamframe-state', 'clips.json'))).toBe(true);
   }, 120_000);
 
   it('removes nothing while another format\'s manifest cannot be read', async () => {

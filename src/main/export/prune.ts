@@ -46,6 +46,11 @@ export function readManifestFiles(folder: ExportFolder, name: string): ManifestR
   }
 }
 
+/** The export's own state and manifests are never data to prune, whatever a manifest lists. */
+function isBookkeeping(path: string): boolean {
+  return path.startsWith('dreamframe-state/') || /^manifest\.[^/]+\.json$/.test(path);
+}
+
 function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -100,7 +105,7 @@ export function pruneStaleFiles(input: PruneInput): PruneResult {
   for (const c of input.recordedClips) if (!candidates.has(c.path)) candidates.set(c.path, c.sha256);
 
   for (const [path, sha256] of [...candidates].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (keep.has(path) || shared.has(path)) continue;
+    if (keep.has(path) || shared.has(path) || isBookkeeping(path)) continue;
     const file = folder.existingFile(path);
     if (!file) {
       // Already gone (or a path no export writes): nothing of ours to remove.
