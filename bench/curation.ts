@@ -1,9 +1,10 @@
 /**
  * Curation measurements (printed, never asserted) on the release's 1,331-frame film:
  * - UI: a bulk approve of all 1,331 frames in Chromium against serve mode, from the click on
- *   "Approve" until the storyboard shows 1,331 approved frames (select all → approve → event → reload);
- * - its parts over the WebSocket API: review.set with 1,331 items, the storyboard refetch the UI does
- *   on data.changed, and the undo of that edit; and review.set straight on the database, for the ratio.
+ *   "Approve" until the storyboard shows 1,331 approved frames (select all → approve → event → patch);
+ * - its parts over the WebSocket API: review.set with 1,331 items, the patch fetch the UI does on that
+ *   data.changed (films.storyboardItems with the 1,331 frame ids) next to a whole-storyboard refetch (what
+ *   events without ids still cause), the undo of that edit; and review.set straight on the database, for the ratio.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,11 +49,15 @@ try {
   const ws = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
   const api: number[] = [];
   const refetch: number[] = [];
+  const patch: number[] = [];
   const apiUndo: number[] = [];
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     await ws.call('review.set', { items: frames, state: 'approved' });
     api.push(performance.now() - t);
+    t = performance.now();
+    await ws.call('films.storyboardItems', { filmId, frames: frames.map((f) => f.id) });
+    patch.push(performance.now() - t);
     t = performance.now();
     await ws.call('films.storyboard', { filmId });
     refetch.push(performance.now() - t);
@@ -63,7 +68,8 @@ try {
   ws.close();
   console.log(`review.set approve ×${frames.length}, direct:          median ${fmt(median(direct))} (undo ${fmt(median(directUndo))})`);
   console.log(`review.set approve ×${frames.length}, WebSocket API:   median ${fmt(median(api))} (undo ${fmt(median(apiUndo))})`);
-  console.log(`films.storyboard refetch after the change event: median ${fmt(median(refetch))}`);
+  console.log(`films.storyboardItems patch fetch (${frames.length} frames): median ${fmt(median(patch))}`);
+  console.log(`films.storyboard whole refetch:            median ${fmt(median(refetch))} (patch / whole ${(median(patch) / median(refetch)).toFixed(2)}×)`);
   console.log(`API / direct ratio: ${(median(api) / median(direct)).toFixed(2)}×`);
 
   if (!existsSync(join(rendererDir, 'index.html')) || !existsSync('/usr/bin/chromium')) {
