@@ -12,6 +12,24 @@ import type { NoiseSource } from '../schedulers/types';
  * single run with seed+b makes. Initial latents are drawn first (C·h·w values in NCHW order), then the ancestral
  * noise of each step, from the same stream.
  */
+/** xoshiro128** state for a seed: splitmix32 over the low 32 bits, the high bits mixed in after the first word. */
+export function xoshiroState(seed: number): [number, number, number, number] {
+  let x = (seed % 2 ** 32) >>> 0;
+  const hi = Math.floor(seed / 2 ** 32) >>> 0;
+  const splitmix = () => {
+    x = (x + 0x9e3779b9) >>> 0;
+    let z = x;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  const s0 = splitmix();
+  x = (x ^ hi) >>> 0;
+  const s: [number, number, number, number] = [s0, splitmix(), splitmix(), splitmix()];
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  return s;
+}
+
 export class SeededRandom implements NoiseSource {
   private s0 = 0;
   private s1 = 0;
@@ -21,21 +39,7 @@ export class SeededRandom implements NoiseSource {
 
   constructor(readonly seed: number) {
     if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
-    let x = (seed % 2 ** 32) >>> 0;
-    const hi = Math.floor(seed / 2 ** 32) >>> 0;
-    const splitmix = () => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = splitmix();
-    x = (x ^ hi) >>> 0;
-    this.s1 = splitmix();
-    this.s2 = splitmix();
-    this.s3 = splitmix();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    [this.s0, this.s1, this.s2, this.s3] = xoshiroState(seed);
   }
 
   /** Next uint32 (xoshiro128**). */

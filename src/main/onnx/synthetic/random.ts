@@ -13,6 +13,8 @@
  * parameter: ~14 ns instead of ~38 ns a value, 15 s instead of 40 s for the 1.07 G values of a full SD 1.5.
  * test/onnx/synthetic-random.test.ts checks the inlined stream against SeededRandom.
  */
+import { xoshiroState } from '../../diffusion/pipeline/rng';
+
 const IRWIN_HALL_MEAN = 510; // 4 · 255 / 2
 const IRWIN_HALL_STD = Math.sqrt((4 * (256 * 256 - 1)) / 12); // ≈ 147.8
 
@@ -31,28 +33,10 @@ export function tensorSeed(seed: number, name: string): number {
   return fnv1a32(name) + 2 ** 32 * (fnv1a32(String(seed)) % 2 ** 21);
 }
 
-/** xoshiro128** state for a seed, seeded as SeededRandom does. */
-function initialState(seed: number): [number, number, number, number] {
-  let x = (seed % 2 ** 32) >>> 0;
-  const hi = Math.floor(seed / 2 ** 32) >>> 0;
-  const splitmix = () => {
-    x = (x + 0x9e3779b9) >>> 0;
-    let z = x;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  const s0 = splitmix();
-  x = (x ^ hi) >>> 0;
-  const s = [s0, splitmix(), splitmix(), splitmix()] as [number, number, number, number];
-  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
-  return s;
-}
-
 /** The first `count` uint32 outputs of the generator for `seed` (for tests against SeededRandom). */
 export function uint32Stream(seed: number, count: number): Uint32Array {
   const out = new Uint32Array(count);
-  let [s0, s1, s2, s3] = initialState(seed);
+  let [s0, s1, s2, s3] = xoshiroState(seed);
   for (let i = 0; i < count; i++) {
     const m = Math.imul(s1, 5);
     out[i] = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
@@ -69,7 +53,7 @@ export function uint32Stream(seed: number, count: number): Uint32Array {
 
 /** Fills `out` with normal-ish values of standard deviation `std` (mean 0) from the stream of (seed, name). */
 export function fillNormalish(out: Float32Array, seed: number, name: string, std: number): void {
-  let [s0, s1, s2, s3] = initialState(tensorSeed(seed, name));
+  let [s0, s1, s2, s3] = xoshiroState(tensorSeed(seed, name));
   const k = std / IRWIN_HALL_STD;
   for (let i = 0; i < out.length; i++) {
     const m = Math.imul(s1, 5);
