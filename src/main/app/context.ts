@@ -11,6 +11,11 @@ import { EventBus } from './event-bus';
 
 export type AppMode = 'electron' | 'serve' | 'test';
 
+/** How other processes of the same project name this one's job runner ("project is open in …"). */
+const RUNNER_LABELS: Record<AppMode, string> = {
+  electron: 'DreamFrame Studio', serve: 'dreamframe serve', test: 'a test app context',
+};
+
 /** Creates a project and, on request, fills it with the bundled sample film. */
 export function createProjectWithSample(dir: string, sample: boolean): Project {
   const project = createProject(dir);
@@ -46,7 +51,7 @@ export class AppContext {
 
   constructor(mode: AppMode, project: Project | null = null) {
     this.mode = mode;
-    if (project) this.attach(project);
+    if (project) this.attach(project).start();
   }
 
   /** The job runner of the open project (resumes interrupted jobs when the project opens). */
@@ -55,10 +60,11 @@ export class AppContext {
     return this.runner;
   }
 
-  private attach(project: Project): void {
+  /** Makes `project` the open one with a new runner, not started yet (see useProject). */
+  private attach(project: Project): JobRunner {
     this.current = project;
-    this.runner = new JobRunner(project, this.events, jobKinds);
-    this.runner.start();
+    this.runner = new JobRunner(project, this.events, jobKinds, 250, { label: RUNNER_LABELS[this.mode] });
+    return this.runner;
   }
 
   get project(): Project | null {
@@ -75,15 +81,17 @@ export class AppContext {
     return p ? { path: p.dir, name: p.name, schemaVersion: p.schemaVersion } : null;
   }
 
-  /** Replaces the open project (closing the previous one only after the new one opened). */
+  /**
+   * Replaces the open project (closing the previous one only after the new one opened). The previous
+   * runner stops before the new one starts, so reopening the same project hands its lease straight over.
+   */
   async useProject(project: Project): Promise<ProjectInfo> {
     const previous = this.current;
     const previousRunner = this.runner;
-    this.attach(project);
-    if (previous && previous !== project) {
-      await previousRunner?.stop();
-      previous.close();
-    }
+    const runner = this.attach(project);
+    await previousRunner?.stop();
+    if (previous && previous !== project) previous.close();
+    runner.start();
     this.events.emit('data.changed', { filmId: null, entities: [{ type: 'film', ids: [] }] });
     return this.projectInfo()!;
   }

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Job } from '../../shared/api/entities';
 
-interface JobRow {
+export interface JobRow {
   id: number; kind: string; film_id: number | null; status: Job['status']; progress: number;
   message: string | null; eta_seconds: number | null; error_json: string | null; created_at: string; updated_at: string;
 }

@@ -1,9 +1,11 @@
 import type { z } from 'zod';
+import { performance } from 'node:perf_hooks';
 import type { Job } from '../../shared/api/entities';
 import { AppError, toErrorPayload } from '../../shared/errors';
 import type { EventBus } from '../app/event-bus';
 import type { Project } from '../project/project';
-import { getJob } from './job-store';
+import { getJob, jobFromRow, type JobRow } from './job-store';
+import { RunnerLease, type LeaseHolder } from './lease';
 
 /**
  * One persisted job runner for every long task (plot generation, style learning, rendering, export).
@@ -11,6 +13,12 @@ import { getJob } from './job-store';
  * and the error. A job kind declares a `lane`; each lane runs one job at a time (the GPU lane keeps
  * one ONNX device busy, the LLM lane its own). After a crash, jobs left 'running' are re-queued and
  * resume from their checkpoint; a cancelled job can be resumed the same way.
+ *
+ * The same project can be open in several processes (the app or `dreamframe serve`, and a CLI
+ * command). Only the runner holding the project's lease (./lease.ts) runs jobs and recovers
+ * 'running' ones; the others only enqueue, cancel and resume rows and keep trying to take the lease.
+ * Every runner polls the job table cheaply (`PRAGMA data_version`), so the holder notices rows
+ * queued or cancelled by other processes and every process reports their progress as `job.progress`.
  */
 
 export interface JobContext<P> {
@@ -36,32 +44,90 @@ export interface JobKind<P = unknown> {
 
 interface Running { controller: AbortController; promise: Promise<void> }
 
+export interface RunnerOptions {
+  /** Names this process to other processes of the same project, e.g. "dreamframe serve". */
+  label?: string;
+  /** How often the job table is checked for other processes' changes, and the lease retried. */
+  pollMs?: number;
+  /** How often the holder refreshes the lease. */
+  heartbeatMs?: number;
+  /** A holder on another host whose heartbeat stands still this long is taken over. */
+  staleAfterMs?: number;
+  /** The same for a holder whose pid is alive on this host (it may be busy in a long synchronous call). */
+  liveHolderStaleAfterMs?: number;
+}
+
+const DEFAULT_OPTIONS: Required<RunnerOptions> = {
+  label: 'dreamframe', pollMs: 500, heartbeatMs: 5_000, staleAfterMs: 15_000, liveHolderStaleAfterMs: 10 * 60_000,
+};
+
+/** Rows changed this long before the newest one seen are still re-read, for writers that committed late. */
+const LATE_COMMIT_SLACK_MS = 60_000;
+
 const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 export class JobRunner {
   private readonly kinds = new Map<string, JobKind<any>>();
   private readonly running = new Map<number, Running>();
   private readonly busyLanes = new Set<string>();
+  private readonly options: Required<RunnerOptions>;
+  private readonly lease: RunnerLease;
+  private holding = false;
+  private released = false;
   private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastHeartbeat = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Job table watch: the connection's data_version, each recent row's last reported state, the newest updated_at. */
+  private dataVersion = -1;
+  private readonly reported = new Map<number, { updatedAt: string; sig: string }>();
+  private newestUpdate = '';
 
   constructor(
     private readonly project: Project,
     private readonly events: EventBus,
     kinds: JobKind<any>[] = [],
     private readonly progressIntervalMs = 250,
+    options: RunnerOptions = {},
   ) {
     for (const k of kinds) this.register(k);
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    this.lease = new RunnerLease(project.db, this.options.label, this.options, () => !this.released && this.project.db.open);
   }
 
   register(kind: JobKind<any>): void {
     this.kinds.set(kind.kind, kind);
   }
 
-  /** Re-queues jobs a crash left 'running', then starts whatever can run. */
+  /**
+   * Takes the project's lease if it can (re-queueing jobs a crash left 'running'), starts whatever
+   * can run, and from then on watches the job table and retries the lease.
+   */
   start(): void {
-    this.project.db.prepare(`UPDATE job SET status = 'queued', updated_at = ${NOW} WHERE status = 'running'`).run();
+    if (this.timer || this.stopped) return;
+    this.guarded(() => {
+      this.watchJobTable(false);
+      this.tryTakeLease();
+    });
+    this.timer = setInterval(() => this.tick(), this.options.pollMs);
+    // Callers that wait for a job keep the process alive themselves; a forgotten runner must not.
+    this.timer.unref();
     this.pump();
+  }
+
+  /** Whether this runner holds the project's lease, i.e. runs its jobs. */
+  get holdsLease(): boolean {
+    return this.holding;
+  }
+
+  /** Who holds the project's lease now (this runner or another), or null when nobody does. */
+  leaseHolder(): LeaseHolder | null {
+    return this.lease.holder();
+  }
+
+  /** This runner's id in the lease table. */
+  get leaseId(): string {
+    return this.lease.id;
   }
 
   enqueue(kind: string, params: unknown, filmId: number | null = null): Job {
@@ -73,13 +139,15 @@ export class JobRunner {
     }
     const id = Number(this.project.db.prepare('INSERT INTO job (kind, film_id, params_json) VALUES (?, ?, ?)')
       .run(kind, filmId, JSON.stringify(parsed.data)).lastInsertRowid);
-    const job = getJob(this.project.db, id)!;
-    this.events.emit('job.progress', job);
+    const job = this.emit(id)!;
     this.pump();
     return job;
   }
 
-  /** Cancels a queued or running job; a running one stops at its next step. */
+  /**
+   * Cancels a queued or running job; a running one stops at its next step (in another process, at
+   * its next step after that process's runner sees the row changed).
+   */
   cancel(jobId: number): boolean {
     const { changes } = this.project.db.prepare(`UPDATE job SET status = 'cancelled', finished_at = ${NOW}, updated_at = ${NOW}
       WHERE id = ? AND status IN ('queued', 'running')`).run(jobId);
@@ -99,22 +167,126 @@ export class JobRunner {
     return changes > 0;
   }
 
-  /** Stops taking work and aborts running jobs, leaving them 'running' so the next start resumes them. */
+  /**
+   * Stops taking work and aborts running jobs, leaving them 'running' so the next start resumes them;
+   * then releases the lease (after the jobs returned, so nobody resumes a job still winding down).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     for (const r of this.running.values()) r.controller.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    this.released = true;
+    if (this.holding) this.lease.release();
+    else this.lease.forget();
+    this.holding = false;
   }
 
-  /** Resolves when nothing is running or runnable. */
+  /**
+   * Resolves when nothing runs here and, while this runner holds the lease, nothing it can run is
+   * queued. (A runner without the lease runs nothing: wait for a job's row to finish instead.)
+   */
   whenIdle(): Promise<void> {
-    if (this.running.size === 0 && !this.nextRunnable()) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  private emit(jobId: number): void {
+  private isIdle(): boolean {
+    return this.running.size === 0 && (!this.holding || !this.nextRunnable());
+  }
+
+  private emit(jobId: number): Job | null {
     const job = getJob(this.project.db, jobId);
-    if (job) this.events.emit('job.progress', job);
+    if (job) {
+      this.reported.set(job.id, { updatedAt: job.updatedAt, sig: signature(job) });
+      this.events.emit('job.progress', job);
+    }
+    return job;
+  }
+
+  private tick(): void {
+    if (!this.project.db.open) {
+      // Closed without stop(): nothing more to do, and other runners of this process may take over.
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      this.released = true;
+      this.lease.forget();
+      return;
+    }
+    this.guarded(() => {
+      if (this.holding && performance.now() - this.lastHeartbeat >= this.options.heartbeatMs) {
+        this.lastHeartbeat = performance.now();
+        if (!this.lease.heartbeat()) this.loseLease();
+      }
+      const taken = !this.holding && this.tryTakeLease();
+      if (this.watchJobTable(true) || taken) this.pump();
+    });
+  }
+
+  /** Lease and watch work never throws out of a timer: a busy database is simply retried next tick. */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      console.warn(`dreamframe job runner (${this.project.dir}): ${(err as Error).message}`);
+    }
+  }
+
+  /** Returns whether this runner took the lease just now. */
+  private tryTakeLease(): boolean {
+    const requeued: number[] = [];
+    const taken = this.lease.tryAcquire(() => {
+      // The previous holder is gone: its 'running' jobs run nowhere now, so they are queued again.
+      const rows = this.project.db.prepare("SELECT id FROM job WHERE status = 'running'").all() as { id: number }[];
+      this.project.db.prepare(`UPDATE job SET status = 'queued', updated_at = ${NOW} WHERE status = 'running'`).run();
+      requeued.push(...rows.map((r) => r.id));
+    });
+    if (!taken) return false;
+    this.holding = true;
+    this.lastHeartbeat = performance.now();
+    for (const id of requeued) this.emit(id);
+    return true;
+  }
+
+  /** Another runner took the lease over (this process looked dead to it): stop running jobs here. */
+  private loseLease(): void {
+    this.holding = false;
+    for (const r of this.running.values()) r.controller.abort();
+  }
+
+  /**
+   * Reports job rows other processes changed (`job.progress`), lets the holder pick up rows they
+   * queued, and stops a job here that another process cancelled. Costs one pragma when nothing
+   * changed; returns whether any row changed.
+   */
+  private watchJobTable(report: boolean): boolean {
+    const db = this.project.db;
+    const version = db.pragma('data_version', { simple: true }) as number;
+    if (version === this.dataVersion) return false;
+    this.dataVersion = version;
+    const rows = db.prepare('SELECT * FROM job WHERE updated_at >= ? ORDER BY id').all(this.recentFloor()) as JobRow[];
+    let changed = false;
+    for (const row of rows) {
+      if (row.updated_at > this.newestUpdate) this.newestUpdate = row.updated_at;
+      const job = jobFromRow(row);
+      const sig = signature(job);
+      if (this.reported.get(job.id)?.sig === sig) continue;
+      this.reported.set(job.id, { updatedAt: job.updatedAt, sig });
+      changed = true;
+      if (!report) continue;
+      this.events.emit('job.progress', job);
+      if (job.status !== 'running') this.running.get(job.id)?.controller.abort();
+    }
+    const floor = this.recentFloor();
+    for (const [id, r] of this.reported) if (r.updatedAt < floor) this.reported.delete(id);
+    return changed;
+  }
+
+  /** Rows updated since then are re-read: the newest update seen, less the slack for late commits. */
+  private recentFloor(): string {
+    const newest = Date.parse(this.newestUpdate);
+    return Number.isNaN(newest) ? '' : new Date(newest - LATE_COMMIT_SLACK_MS).toISOString();
   }
 
   private nextRunnable(): { id: number; kind: string } | undefined {
@@ -128,16 +300,20 @@ export class JobRunner {
 
   private pump(): void {
     if (this.stopped) return;
-    for (let next = this.nextRunnable(); next; next = this.nextRunnable()) this.launch(next.id, this.kinds.get(next.kind)!);
-    if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.holding) {
+      for (let next = this.nextRunnable(); next; next = this.nextRunnable()) this.launch(next.id, this.kinds.get(next.kind)!);
+    }
+    if (this.idleWaiters.length > 0 && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private launch(jobId: number, kind: JobKind<any>): void {
     const db = this.project.db;
     const row = db.prepare('SELECT params_json, checkpoint_json FROM job WHERE id = ?').get(jobId) as
       { params_json: string; checkpoint_json: string | null };
-    db.prepare(`UPDATE job SET status = 'running', started_at = coalesce(started_at, ${NOW}), updated_at = ${NOW}
-      WHERE id = ?`).run(jobId);
+    // Another process may have cancelled the row since it was read as queued.
+    const claimed = db.prepare(`UPDATE job SET status = 'running', started_at = coalesce(started_at, ${NOW}), updated_at = ${NOW}
+      WHERE id = ? AND status = 'queued'`).run(jobId).changes > 0;
+    if (!claimed) return;
     this.emit(jobId);
     const controller = new AbortController();
     const startedAt = Date.now();
@@ -189,4 +365,9 @@ export class JobRunner {
     })();
     this.running.set(jobId, { controller, promise });
   }
+}
+
+/** What a `job.progress` report of a row says; two equal signatures need not be reported twice. */
+function signature(job: Job): string {
+  return `${job.updatedAt}|${job.status}|${job.progress}|${job.message ?? ''}`;
 }

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
+import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { PLOT_JOB, plotJobKind } from '../../plot/plot-job';
@@ -16,7 +17,8 @@ import { printResult, progressLine } from '../output';
  * `dreamframe plot --project <dir> --theme "…"` (or `--themes file.txt`, one theme a line): generates
  * films with an OpenAI-compatible LLM as one resumable job. OPENAI_BASE_URL and OPENAI_API_KEY are
  * honoured; flags win over them, they win over project and installation settings. Ctrl+C leaves
- * the job resumable with `--resume`.
+ * the job resumable with `--resume`. When the project is open in another process (the app,
+ * `dreamframe serve`), that process runs the job and this command says so and waits for it.
  */
 
 interface PlotOptions {
@@ -102,11 +104,15 @@ export function register(program: Command): void {
       const themes = opts.theme !== undefined ? [opts.theme] : opts.themes !== undefined ? readThemes(opts.themes) : [];
       const project = openProject(opts.project);
       const events = new EventBus();
-      const runner = new JobRunner(project, events, [plotJobKind], 500);
+      const runner = new JobRunner(project, events, [plotJobKind], 500, { label: 'dreamframe plot' });
+      let jobIds: number[] = [];
+      // Ctrl+C: jobs running here stop and stay 'running'; jobs another process runs are cancelled (see
+      // interruptJobs). --resume continues both.
       let interrupted = false;
+      const waiting = new AbortController();
       const onSignal = () => {
         interrupted = true;
-        void runner.stop();
+        void interruptJobs(runner, jobIds).finally(() => waiting.abort());
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -114,10 +120,10 @@ export function register(program: Command): void {
         events.onAny((event, payload) => {
           if (event !== 'job.progress' || opts.json) return;
           const job = payload as { id: number; kind: string; status: string; progress: number; message: string | null };
-          if (job.kind === PLOT_JOB) progressLine(`job ${job.id} ${job.status} ${(job.progress * 100).toFixed(0)}% ${job.message ?? ''}`);
+          // Other processes' plot jobs are reported too (job table watch): print this command's only.
+          if (job.kind === PLOT_JOB && (jobIds.length === 0 || jobIds.includes(job.id))) progressLine(`job ${job.id} ${job.status} ${(job.progress * 100).toFixed(0)}% ${job.message ?? ''}`);
         });
         runner.start();
-        let jobIds: number[];
         if (opts.resume) {
           jobIds = resumeAll(project.db, runner);
         } else {
@@ -135,7 +141,9 @@ export function register(program: Command): void {
           });
           jobIds = [job.id];
         }
-        await runner.whenIdle();
+        const notice = waitingNotice(runner, project.dir, jobIds, `continue with  dreamframe plot --project ${opts.project} --resume`);
+        if (notice) process.stderr.write(`${notice}\n`);
+        await waitForJobs(project.db, jobIds, { signal: waiting.signal });
         if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
         const filmIds = [...new Set(jobIds.flatMap((id) => {
           const row = project.db.prepare('SELECT params_json FROM job WHERE id = ?').get(id) as { params_json: string };

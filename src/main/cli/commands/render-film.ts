@@ -4,6 +4,7 @@ import { SCHEDULERS, type RenderSettings } from '../../../shared/api/methods-ren
 import type { Job } from '../../../shared/api/entities';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
+import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { openProject, type Project } from '../../project/project';
@@ -15,7 +16,9 @@ import { printResult, progressLine } from '../output';
 /**
  * `dreamframe render-film --project <dir> --film <id> [--scope chapter:N|subchapter:N.M] --model <dir>`:
  * the UI's render job, headless. The job lives in the project's job table, so a run stopped with
- * Ctrl+C (or a crash) continues where it stopped when the same command runs again.
+ * Ctrl+C (or a crash) continues where it stopped when the same command runs again. When the project
+ * is open in another process (the app, `dreamframe serve`), that process runs the job and this
+ * command says so, prints its progress and waits for it.
  */
 
 interface Options {
@@ -51,14 +54,20 @@ function findResumable(project: Project, params: RenderJobParams): number | null
   return hit?.id ?? null;
 }
 
-export async function renderFilm(opts: Options, onProgress: (job: Job) => void = () => {}): Promise<{ job: Job; resumed: boolean; frames: number }> {
+export async function renderFilm(opts: Options, onProgress: (job: Job) => void = () => {}, onNotice: (line: string) => void = () => {}):
+  Promise<{ job: Job; resumed: boolean; frames: number; interrupted: boolean }> {
   const project = openProject(opts.project);
   const events = new EventBus();
-  const runner = new JobRunner(project, events, [renderJobKind()]);
-  // Ctrl+C stops after the current step and leaves the job 'running', so the next run resumes it.
-  let interrupted!: () => void;
-  const stopped = new Promise<void>((r) => { interrupted = r; });
-  const stop = () => { void runner.stop().then(interrupted); };
+  const runner = new JobRunner(project, events, [renderJobKind()], 250, { label: 'dreamframe render-film' });
+  let jobId: number | null = null;
+  // Ctrl+C stops the job after the current step: left 'running' when it runs here, cancelled when another
+  // process runs it (see interruptJobs); either way the same command run again resumes it.
+  let interrupted = false;
+  const waiting = new AbortController();
+  const stop = () => {
+    interrupted = true;
+    void interruptJobs(runner, jobId === null ? [] : [jobId]).finally(() => waiting.abort());
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
@@ -81,17 +90,23 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
     const scope = parseScopeSpec(project.db, filmId, opts.scope);
     const frames = framesInScope(project.db, filmId, scope).length;
     const params = RenderJobParams.parse({ filmId, scope, settings, onlyMissing: opts.onlyMissing ?? false });
-    let jobId = findResumable(project, params);
-    const resumed = jobId !== null;
+    // Started before looking for a resumable job: taking the lease re-queues a crashed run's job.
+    runner.start();
+    const found = findResumable(project, params);
+    const resumed = found !== null;
     events.onAny((name, payload) => {
       if (name === 'job.progress' && (payload as Job).id === jobId) onProgress(payload as Job);
     });
-    runner.start();
-    if (jobId === null) jobId = runner.enqueue(RENDER_JOB, params, filmId).id;
-    else runner.resume(jobId);
-    await Promise.race([runner.whenIdle(), stopped]);
+    if (found === null) jobId = runner.enqueue(RENDER_JOB, params, filmId).id;
+    else {
+      jobId = found;
+      runner.resume(found);
+    }
+    const notice = waitingNotice(runner, project.dir, [jobId], 'running this command again resumes it');
+    if (notice) onNotice(notice);
+    await waitForJobs(project.db, [jobId], { signal: waiting.signal });
     const job = getJob(project.db, jobId)!;
-    return { job, resumed, frames };
+    return { job, resumed, frames, interrupted };
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -127,16 +142,16 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: Options) => {
       let last = '';
-      const { job, resumed, frames } = await renderFilm(opts, (j) => {
+      const { job, resumed, frames, interrupted } = await renderFilm(opts, (j) => {
         if (opts.json) return;
         const line = `${bar(j.progress)} ${j.message ?? ''}${eta(j.etaSeconds)}`;
         if (line !== last) progressLine(line);
         last = line;
-      });
+      }, (notice) => process.stderr.write(`${notice}\n`));
       if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
       printResult(opts, { jobId: job.id, status: job.status, resumed, frames, error: job.error }, () =>
         `Job ${job.id} ${job.status}${resumed ? ' (resumed)' : ''}: ${frames} frame(s)${job.error ? ` — ${job.error.message}` : ''}`);
       // main() maps a normal return to exit code 0; an interrupted (130) or failed (1) job must not look like success.
-      if (job.status !== 'done') process.exit(job.status === 'running' ? 130 : 1);
+      if (job.status !== 'done') process.exit(interrupted ? 130 : 1);
     });
 }
