@@ -101,7 +101,8 @@ export class JobRunner {
 
   /**
    * Takes the project's lease if it can (re-queueing jobs a crash left 'running'), starts whatever
-   * can run, and from then on watches the job table and retries the lease.
+   * can run, and from then on watches the job table and retries the lease. The first enqueue or
+   * resume starts a runner that was not started; starting twice, or after stop(), does nothing.
    */
   start(): void {
     if (this.timer || this.stopped) return;
@@ -140,6 +141,8 @@ export class JobRunner {
     const id = Number(this.project.db.prepare('INSERT INTO job (kind, film_id, params_json) VALUES (?, ?, ?)')
       .run(kind, filmId, JSON.stringify(parsed.data)).lastInsertRowid);
     const job = this.emit(id)!;
+    // A runner used without start() still runs what it is given, as it always did.
+    this.start();
     this.pump();
     return job;
   }
@@ -162,6 +165,7 @@ export class JobRunner {
       updated_at = ${NOW} WHERE id = ? AND status IN ('cancelled', 'failed')`).run(jobId);
     if (changes > 0) {
       this.emit(jobId);
+      this.start();
       this.pump();
     }
     return changes > 0;

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/main/app/event-bus';
+import type { Job } from '../../src/shared/api/entities';
+import { getJob } from '../../src/main/jobs/job-store';
+import { JobRunner } from '../../src/main/jobs/runner';
+import { plotJobKind } from '../../src/main/plot/plot-job';
+import { openProject, type Project } from '../../src/main/project/project';
+import { startFakeOpenAI, validAnswer, type FakeServer, type TestBreadth } from '../plot/fake-openai';
+import { newProject } from '../plot/helpers';
+import { repoRoot } from '../support/paths';
+
+/**
+ * A real `dreamframe plot` process on a project whose lease a serve-like runner in this test process
+ * holds: the CLI queues its job, the holder runs it (once), and the CLI waits, reports and exits.
+ */
+
+const bin = join(repoRoot, 'bin/dreamframe.js');
+const B: TestBreadth = { chapters: 2, subchapters: 2, frames: 3, dialogueLines: 2, qaPairs: 1 };
+const breadth = ['--chapters', '2', '--subchapters', '2', '--frames', '3', '--dialogue', '2', '--qa', '1'];
+const NODES = 1 + 2 + 4;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs the CLI; `watch` is called every 50 ms and may interrupt it like Ctrl+C. */
+function cli(args: string[], watch?: (run: { stderr: string }, interrupt: () => void) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    // The child inherits the throw-away DREAMFRAME_CONFIG_DIR the plot helpers set.
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: process.env });
+    const out = { stdout: '', stderr: '' };
+    const timer = watch && setInterval(() => watch(out, () => child.kill('SIGINT')), 50);
+    child.stdout.on('data', (d) => { out.stdout += d; });
+    child.stderr.on('data', (d) => { out.stderr += d; });
+    child.on('close', (code) => { if (timer) clearInterval(timer); resolve({ code, ...out }); });
+  });
+}
+
+describe('dreamframe plot while the project is open in another process', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function server(hold: (node: string) => boolean = () => false): Promise<FakeServer> {
+    const s = await startFakeOpenAI((req) => (hold(req.node!) ? { hang: true } : { content: JSON.stringify(validAnswer(req.node!, B)) }));
+    cleanup.push(() => s.close());
+    return s;
+  }
+
+  /** The app side: its own handle on the project and a runner holding the lease, like `dreamframe serve`. */
+  function serveSide(dir: string): { project: Project; runner: JobRunner; seen: Job[] } {
+    const project = openProject(dir);
+    const events = new EventBus();
+    const seen: Job[] = [];
+    events.onAny((name, payload) => { if (name === 'job.progress') seen.push(payload as Job); });
+    const runner = new JobRunner(project, events, [plotJobKind], 0, { label: 'dreamframe serve', pollMs: 50 });
+    runner.start();
+    cleanup.push(async () => { await runner.stop(); project.close(); });
+    return { project, runner, seen };
+  }
+
+  it('queues the job for the holder, which runs it once, while the CLI says so, waits and exits 0', async () => {
+    const s = await server();
+    const dir = (() => { const p = newProject(); p.close(); return p.dir; })();
+    const serve = serveSide(dir);
+    expect(serve.runner.holdsLease).toBe(true);
+
+    const run = await cli(['plot', '--project', dir, '--theme', 'a lighthouse', ...breadth, '--base-url', s.baseUrl, '--json']);
+    expect(run.stderr).toContain(`is open in dreamframe serve (pid ${process.pid} on `);
+    expect(run.stderr.match(/is open in/g)).toHaveLength(1);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({ interrupted: false, jobs: [{ status: 'done' }], films: [{ nodes: { done: NODES, failed: 0, pending: 0 } }] });
+
+    // The holder ran it: this process's runner reported it running and done; every node was asked once.
+    const jobId = result.jobs[0].id as number;
+    expect(serve.seen.filter((j) => j.id === jobId).map((j) => j.status)).toEqual(expect.arrayContaining(['running', 'done']));
+    const chat = s.log.filter((r) => r.path.endsWith('/chat/completions'));
+    expect(chat).toHaveLength(NODES);
+    expect(new Set(chat.map((r) => r.node)).size).toBe(NODES);
+    expect(serve.runner.holdsLease).toBe(true);
+  });
+
+  it('Ctrl+C while waiting cancels the job in the holder; --resume has the holder finish it without asking a finished node again', async () => {
+    let hold = true;
+    const s = await server((node) => hold && node.startsWith('c1.'));
+    const dir = (() => { const p = newProject(); p.close(); return p.dir; })();
+    const serve = serveSide(dir);
+
+    let interrupted = false;
+    const first = await cli(['plot', '--project', dir, '--theme', 'a lighthouse', ...breadth, '--base-url', s.baseUrl, '--json'], (out, interrupt) => {
+      // Interrupt once the CLI is waiting and the holder has a held request in flight.
+      if (!interrupted && out.stderr.includes('is open in') && s.log.some((r) => r.node?.startsWith('c1.') && r.endedAt === undefined)) {
+        interrupted = true;
+        interrupt();
+      }
+    });
+    expect(first.code).toBe(130);
+    const firstResult = JSON.parse(first.stdout);
+    expect(firstResult).toMatchObject({ interrupted: true, jobs: [{ status: 'cancelled' }] });
+    const jobId = firstResult.jobs[0].id as number;
+    // The holder stopped the job (its requests aborted) and kept the lease.
+    await serve.runner.whenIdle();
+    expect(getJob(serve.project.db, jobId)!.status).toBe('cancelled');
+    expect(serve.runner.holdsLease).toBe(true);
+    const doneBefore = new Set((serve.project.db.prepare("SELECT key FROM plot_node WHERE status = 'done'").all() as { key: string }[]).map((r) => r.key));
+    expect(doneBefore.size).toBeGreaterThan(0);
+    expect(doneBefore.size).toBeLessThan(NODES);
+
+    hold = false;
+    const asked = s.log.length;
+    const second = await cli(['plot', '--project', dir, '--resume', '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ interrupted: false, jobs: [{ id: jobId, status: 'done' }], films: [{ nodes: { done: NODES } }] });
+    const resumedNodes = s.log.slice(asked).map((r) => r.node!);
+    expect(resumedNodes.filter((n) => doneBefore.has(n))).toEqual([]);
+    expect(new Set(resumedNodes).size).toBe(NODES - doneBefore.size);
+  });
+});
