@@ -250,4 +250,21 @@ describe('runner lease: one job runner per project across processes', () => {
     await r.whenIdle();
     expect(ran).toEqual([0]);
   });
+
+  it('a holder that has not noticed a takeover yet claims no new job', async () => {
+    const dir = join(tmp(), 'p');
+    const p = open(dir, true);
+    const other = open(dir);
+    const ran: number[] = [];
+    const r = runner(p, unitsKind(ran).kind, { heartbeatMs: 60_000 });
+    r.start();
+    writeLease(other, { pid: deadPid(), hostname: 'elsewhere' });
+    expect(r.holdsLease).toBe(true); // its next heartbeat is far away
+    const job = r.enqueue('units', { n: 2 });
+    // The claim itself checks the lease: the job stays queued and the runner learns it lost the lease.
+    expect(r.holdsLease).toBe(false);
+    await sleep(100);
+    expect(getJob(p.db, job.id)!.status).toBe('queued');
+    expect(ran).toEqual([]);
+  });
 });

@@ -305,19 +305,27 @@ export class JobRunner {
   private pump(): void {
     if (this.stopped) return;
     if (this.holding) {
-      for (let next = this.nextRunnable(); next; next = this.nextRunnable()) this.launch(next.id, this.kinds.get(next.kind)!);
+      for (let next = this.nextRunnable(); next; next = this.nextRunnable()) {
+        if (this.launch(next.id, this.kinds.get(next.kind)!) === 'lease lost') {
+          this.loseLease();
+          break;
+        }
+      }
     }
     if (this.idleWaiters.length > 0 && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private launch(jobId: number, kind: JobKind<any>): void {
+  /** Starts a queued job; 'lease lost' when another runner took the lease (nothing was started then). */
+  private launch(jobId: number, kind: JobKind<any>): 'started' | 'not queued' | 'lease lost' {
     const db = this.project.db;
     const row = db.prepare('SELECT params_json, checkpoint_json FROM job WHERE id = ?').get(jobId) as
       { params_json: string; checkpoint_json: string | null };
-    // Another process may have cancelled the row since it was read as queued.
+    // Claimed in one statement only while queued (another process may have cancelled it) and only while
+    // this runner still holds the lease (a job claimed after a takeover would stay 'running' nowhere).
     const claimed = db.prepare(`UPDATE job SET status = 'running', started_at = coalesce(started_at, ${NOW}), updated_at = ${NOW}
-      WHERE id = ? AND status = 'queued'`).run(jobId).changes > 0;
-    if (!claimed) return;
+      WHERE id = ? AND status = 'queued' AND EXISTS (SELECT 1 FROM runner_lease WHERE id = 1 AND holder = ?)`)
+      .run(jobId, this.lease.id).changes > 0;
+    if (!claimed) return this.lease.holder()?.holder === this.lease.id ? 'not queued' : 'lease lost';
     this.emit(jobId);
     const controller = new AbortController();
     const startedAt = Date.now();
@@ -368,6 +376,7 @@ export class JobRunner {
       }
     })();
     this.running.set(jobId, { controller, promise });
+    return 'started';
   }
 }
 
