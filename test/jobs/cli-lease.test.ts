@@ -1,19 +1,25 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createProjectWithSample } from '../../src/main/app/context';
 import { EventBus } from '../../src/main/app/event-bus';
 import type { Job } from '../../src/shared/api/entities';
 import { getJob } from '../../src/main/jobs/job-store';
-import { JobRunner } from '../../src/main/jobs/runner';
+import { JobRunner, type JobKind } from '../../src/main/jobs/runner';
 import { plotJobKind } from '../../src/main/plot/plot-job';
 import { openProject, type Project } from '../../src/main/project/project';
+import { framesInScope, parseScopeSpec } from '../../src/main/render/frames';
+import { renderJobKind } from '../../src/main/render/render-job';
+import { listFilms } from '../../src/main/story/film-reader';
 import { startFakeOpenAI, validAnswer, type FakeServer, type TestBreadth } from '../plot/fake-openai';
 import { newProject } from '../plot/helpers';
-import { repoRoot } from '../support/paths';
+import { repoRoot, tinySd15Dir } from '../support/paths';
+import { useTempDir } from '../support/tmp';
 
 /**
- * A real `dreamframe plot` process on a project whose lease a serve-like runner in this test process
- * holds: the CLI queues its job, the holder runs it (once), and the CLI waits, reports and exits.
+ * Real `dreamframe plot` and `render-film` processes on a project whose lease a serve-like runner in
+ * this test process holds: the CLI queues its job, the holder runs it (once), and the CLI waits,
+ * reports and exits.
  */
 
 const bin = join(repoRoot, 'bin/dreamframe.js');
@@ -36,7 +42,8 @@ function cli(args: string[], watch?: (run: { stderr: string }, interrupt: () => 
   });
 }
 
-describe('dreamframe plot while the project is open in another process', () => {
+describe('dreamframe plot and render-film while the project is open in another process', () => {
+  const tmp = useTempDir();
   const cleanup: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
@@ -49,15 +56,18 @@ describe('dreamframe plot while the project is open in another process', () => {
   }
 
   /** The app side: its own handle on the project and a runner holding the lease, like `dreamframe serve`. */
-  function serveSide(dir: string): { project: Project; runner: JobRunner; seen: Job[] } {
+  /** `ranHere` lists the job ids whose run started in this process. */
+  function serveSide(dir: string): { project: Project; runner: JobRunner; seen: Job[]; ranHere: number[] } {
     const project = openProject(dir);
     const events = new EventBus();
     const seen: Job[] = [];
     events.onAny((name, payload) => { if (name === 'job.progress') seen.push(payload as Job); });
-    const runner = new JobRunner(project, events, [plotJobKind], 0, { label: 'dreamframe serve', pollMs: 50 });
+    const ranHere: number[] = [];
+    const counted = <P>(k: JobKind<P>): JobKind<P> => ({ ...k, run: (ctx) => { ranHere.push(ctx.jobId); return k.run(ctx); } });
+    const runner = new JobRunner(project, events, [counted(plotJobKind), counted(renderJobKind())], 0, { label: 'dreamframe serve', pollMs: 50 });
     runner.start();
     cleanup.push(async () => { await runner.stop(); project.close(); });
-    return { project, runner, seen };
+    return { project, runner, seen, ranHere };
   }
 
   it('queues the job for the holder, which runs it once, while the CLI says so, waits and exits 0', async () => {
@@ -73,8 +83,9 @@ describe('dreamframe plot while the project is open in another process', () => {
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ interrupted: false, jobs: [{ status: 'done' }], films: [{ nodes: { done: NODES, failed: 0, pending: 0 } }] });
 
-    // The holder ran it: this process's runner reported it running and done; every node was asked once.
+    // The holder ran it, once, and its jobs view followed it; every node was asked once.
     const jobId = result.jobs[0].id as number;
+    expect(serve.ranHere).toEqual([jobId]);
     expect(serve.seen.filter((j) => j.id === jobId).map((j) => j.status)).toEqual(expect.arrayContaining(['running', 'done']));
     const chat = s.log.filter((r) => r.path.endsWith('/chat/completions'));
     expect(chat).toHaveLength(NODES);
@@ -116,5 +127,25 @@ describe('dreamframe plot while the project is open in another process', () => {
     const resumedNodes = s.log.slice(asked).map((r) => r.node!);
     expect(resumedNodes.filter((n) => doneBefore.has(n))).toEqual([]);
     expect(new Set(resumedNodes).size).toBe(NODES - doneBefore.size);
+    expect(serve.ranHere).toEqual([jobId, jobId]);
+  });
+
+  it('render-film: the holder renders each frame of the scope once while the CLI waits and exits 0', async () => {
+    const dir = join(tmp(), 'p');
+    const p = createProjectWithSample(dir, true);
+    const filmId = listFilms(p.db)[0].id;
+    const scopeFrames = framesInScope(p.db, filmId, parseScopeSpec(p.db, filmId, 'subchapter:1.1'));
+    p.close();
+    const serve = serveSide(dir);
+
+    const run = await cli(['render-film', '--project', dir, '--film', String(filmId), '--scope', 'subchapter:1.1',
+      '--model', join(tinySd15Dir, 'pipeline'), '--width', '16', '--height', '16', '--steps', '2', '--json']);
+    expect(run.stderr).toContain(`is open in dreamframe serve (pid ${process.pid} on `);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { jobId: number; status: string; resumed: boolean; frames: number };
+    expect(result).toMatchObject({ status: 'done', resumed: false, frames: scopeFrames.length });
+    expect(serve.ranHere).toEqual([result.jobId]);
+    const rows = serve.project.db.prepare('SELECT frame_id FROM render WHERE job_id = ? ORDER BY id').all(result.jobId) as { frame_id: number }[];
+    expect(rows.map((r) => r.frame_id)).toEqual(scopeFrames.map((f) => f.frameId));
   });
 });

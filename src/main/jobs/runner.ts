@@ -219,12 +219,14 @@ export class JobRunner {
       return;
     }
     this.guarded(() => {
+      let lost = false;
       if (this.holding && performance.now() - this.lastHeartbeat >= this.options.heartbeatMs) {
         this.lastHeartbeat = performance.now();
-        if (!this.lease.heartbeat()) this.loseLease();
+        lost = !this.lease.heartbeat();
+        if (lost) this.loseLease();
       }
-      const taken = !this.holding && this.tryTakeLease();
-      if (this.watchJobTable(true) || taken) this.pump();
+      const taken = !this.holding && !lost && this.tryTakeLease();
+      if (this.watchJobTable(true) || taken || lost) this.pump();
     });
   }
 
