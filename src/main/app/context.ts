@@ -13,7 +13,7 @@ export type AppMode = 'electron' | 'serve' | 'test';
 
 /** How other processes of the same project name this one's job runner ("project is open in …"). */
 const RUNNER_LABELS: Record<AppMode, string> = {
-  electron: 'DreamFrame Studio', serve: 'dreamframe serve', test: 'a test app context',
+  electron: 'DreamFrame Studio', serve: 'dreamframe serve', test: 'dreamframe (test)',
 };
 
 /** Creates a project and, on request, fills it with the bundled sample film. */
