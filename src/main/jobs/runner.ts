@@ -271,7 +271,7 @@ export class JobRunner {
     const version = db.pragma('data_version', { simple: true }) as number;
     if (version === this.dataVersion) return false;
     this.dataVersion = version;
-    const rows = db.prepare('SELECT * FROM job WHERE updated_at >= ? ORDER BY id').all(this.recentFloor()) as JobRow[];
+    const rows = db.prepare('SELECT * FROM job WHERE updated_at >= ? ORDER BY updated_at, id').all(this.recentFloor()) as JobRow[];
     let changed = false;
     for (const row of rows) {
       if (row.updated_at > this.newestUpdate) this.newestUpdate = row.updated_at;
