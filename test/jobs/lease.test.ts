@@ -8,6 +8,7 @@ import type { Job } from '../../src/shared/api/entities';
 import { waitForJobs } from '../../src/main/jobs/foreground';
 import { getJob } from '../../src/main/jobs/job-store';
 import { JobRunner, type JobKind, type RunnerOptions } from '../../src/main/jobs/runner';
+import { createFilms } from '../../src/main/plot/plot-service';
 import { createProject, openProject, type Project } from '../../src/main/project/project';
 import { useTempDir } from '../support/tmp';
 
@@ -115,6 +116,36 @@ describe('runner lease: one job runner per project across processes', () => {
     expect(ranServe).toEqual([0, 1, 2]);
     expect(ranCli).toEqual([]);
     await until('the CLI side saw the job done', () => seenByCli.some((j) => j.id === job.id && j.status === 'done'));
+  });
+
+  it('a film job another process runs makes this process tell its views to reload that film', async () => {
+    const dir = join(tmp(), 'p');
+    const serve = open(dir, true);
+    const cli = open(dir);
+    const [filmId] = createFilms(cli.db, { themes: ['a lighthouse keeper'] });
+    const ranCli: number[] = [];
+    const held = unitsKind(ranCli, { holdAt: 1 });
+    const cliEvents = new EventBus();
+    const cliReloads: unknown[] = [];
+    cliEvents.onAny((name, payload) => { if (name === 'data.changed') cliReloads.push(payload); });
+    const cliRunner = runner(cli, held.kind, { label: 'dreamframe render-film' }, cliEvents);
+    cliRunner.start();
+    const serveEvents = new EventBus();
+    const reloads: unknown[] = [];
+    serveEvents.onAny((name, payload) => { if (name === 'data.changed') reloads.push(payload); });
+    const serveRunner = runner(serve, unitsKind([]).kind, { label: 'dreamframe serve' }, serveEvents);
+    serveRunner.start();
+    expect(cliRunner.holdsLease).toBe(true);
+
+    const job = cliRunner.enqueue('units', { n: 2 }, filmId);
+    await held.atHold;
+    await until('the serve side was told to reload the film', () => reloads.length > 0);
+    expect(reloads[0]).toEqual({ filmId, entities: [] });
+    held.release();
+    await waitForJobs(cli.db, [job.id]);
+    expect(ranCli).toEqual([0, 1]);
+    // Jobs that run here report their own changes: the holder emits no such reload.
+    expect(cliReloads).toEqual([]);
   });
 
   it("leaves a live holder's running job alone, and takes over (resuming it) once the holder stops", async () => {

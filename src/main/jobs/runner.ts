@@ -283,6 +283,8 @@ export class JobRunner {
       if (!report) continue;
       this.events.emit('job.progress', job);
       if (job.status !== 'running') this.running.get(job.id)?.controller.abort();
+      // A job another process runs writes the film (renders, plot nodes) without events here: tell views to reload.
+      if (job.filmId !== null && !this.running.has(job.id)) this.events.emit('data.changed', { filmId: job.filmId, entities: [] });
     }
     const floor = this.recentFloor();
     for (const [id, r] of this.reported) if (r.updatedAt < floor) this.reported.delete(id);
