@@ -29,17 +29,37 @@ const NODES = 1 + 2 + 4;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-/** Runs the CLI; `watch` is called every 50 ms and may interrupt it like Ctrl+C. */
-function cli(args: string[], watch?: (run: { stderr: string }, interrupt: () => void) => void): Promise<Run> {
-  return new Promise((resolve) => {
+/**
+ * Runs the CLI; `watch` is called every 50 ms and may interrupt it like Ctrl+C. A run still going after
+ * `limitMs` is killed and rejected with what it printed, so a hang fails with a diagnosis, not a test timeout.
+ */
+function cli(args: string[], watch?: (run: { stderr: string }, interrupt: () => void) => void, limitMs = 40_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
     // The child inherits the throw-away DREAMFRAME_CONFIG_DIR the plot helpers set.
     const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: process.env });
     const out = { stdout: '', stderr: '' };
     const timer = watch && setInterval(() => watch(out, () => child.kill('SIGINT')), 50);
+    const limit = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dreamframe ${args[0]} still running after ${limitMs} ms; stderr:\n${out.stderr}\nstdout:\n${out.stdout}`));
+    }, limitMs);
     child.stdout.on('data', (d) => { out.stdout += d; });
     child.stderr.on('data', (d) => { out.stderr += d; });
-    child.on('close', (code) => { if (timer) clearInterval(timer); resolve({ code, ...out }); });
+    child.on('close', (code) => { if (timer) clearInterval(timer); clearTimeout(limit); resolve({ code, ...out }); });
   });
+}
+
+/** `promise`, or a rejection describing `state()` if it has not settled within `ms`. */
+async function within<T>(ms: number, what: string, promise: Promise<T>, state: () => unknown): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms; state: ${JSON.stringify(state())}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 describe('dreamframe plot and render-film while the project is open in another process', () => {
@@ -112,7 +132,9 @@ describe('dreamframe plot and render-film while the project is open in another p
     expect(firstResult).toMatchObject({ interrupted: true, jobs: [{ status: 'cancelled' }] });
     const jobId = firstResult.jobs[0].id as number;
     // The holder stopped the job (its requests aborted) and kept the lease.
-    await serve.runner.whenIdle();
+    await within(30_000, 'the holder stopping the cancelled job', serve.runner.whenIdle(), () => ({
+      job: getJob(serve.project.db, jobId), lease: serve.runner.leaseHolder(), inFlight: s.log.filter((r) => r.endedAt === undefined).map((r) => r.node),
+    }));
     expect(getJob(serve.project.db, jobId)!.status).toBe('cancelled');
     expect(serve.runner.holdsLease).toBe(true);
     const doneBefore = new Set((serve.project.db.prepare("SELECT key FROM plot_node WHERE status = 'done'").all() as { key: string }[]).map((r) => r.key));
