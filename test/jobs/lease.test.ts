@@ -7,7 +7,7 @@ import { EventBus } from '../../src/main/app/event-bus';
 import type { Job } from '../../src/shared/api/entities';
 import { waitForJobs } from '../../src/main/jobs/foreground';
 import { getJob } from '../../src/main/jobs/job-store';
-import { JobRunner, type JobKind, type RunnerOptions } from '../../src/main/jobs/runner';
+import { JobRunner, type JobContext, type JobKind, type RunnerOptions } from '../../src/main/jobs/runner';
 import { createFilms } from '../../src/main/plot/plot-service';
 import { createProject, openProject, type Project } from '../../src/main/project/project';
 import { useTempDir } from '../support/tmp';
@@ -116,6 +116,38 @@ describe('runner lease: one job runner per project across processes', () => {
     expect(ranServe).toEqual([0, 1, 2]);
     expect(ranCli).toEqual([]);
     await until('the CLI side saw the job done', () => seenByCli.some((j) => j.id === job.id && j.status === 'done'));
+  });
+
+  it('a cancel from another process that lands just before the holder reports progress still stops the job', async () => {
+    const dir = join(tmp(), 'p');
+    const serve = open(dir, true);
+    const cli = open(dir);
+    let ctxOf!: JobContext<Record<string, never>>;
+    let started!: () => void;
+    const running = new Promise<void>((r) => { started = r; });
+    const kind: JobKind<Record<string, never>> = {
+      kind: 'waits',
+      lane: 'gpu',
+      params: z.object({}),
+      async run(ctx) {
+        ctxOf = ctx;
+        started();
+        await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+      },
+    };
+    const serveRunner = runner(serve, kind);
+    serveRunner.start();
+    const cliRunner = runner(cli, kind);
+    cliRunner.start();
+    const job = serveRunner.enqueue('waits', {});
+    await running;
+    // In one synchronous block, so no watch tick runs in between: the other process cancels the row, then the
+    // job reports progress, whose write finds the row cancelled and whose report records that state as seen.
+    expect(cliRunner.cancel(job.id)).toBe(true);
+    ctxOf.progress(0.5, 'half way');
+    await until('the holder aborted the cancelled job', () => ctxOf.signal.aborted, 2000);
+    await serveRunner.whenIdle();
+    expect(getJob(serve.db, job.id)!.status).toBe('cancelled');
   });
 
   it('a film job another process runs makes this process tell its views to reload that film', async () => {

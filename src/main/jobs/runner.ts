@@ -205,8 +205,16 @@ export class JobRunner {
     if (job) {
       this.reported.set(job.id, { updatedAt: job.updatedAt, sig: signature(job) });
       this.events.emit('job.progress', job);
+      // Another process may have cancelled the row just before this read; the table watch will not report the
+      // row again (its state is now recorded as seen), so the job running here must be stopped now.
+      this.stopIfNotRunning(job);
     }
     return job;
+  }
+
+  /** Aborts the job this runner runs when its row says it should not run (cancelled elsewhere). */
+  private stopIfNotRunning(job: Job): void {
+    if (job.status !== 'running') this.running.get(job.id)?.controller.abort();
   }
 
   private tick(): void {
@@ -282,7 +290,7 @@ export class JobRunner {
       changed = true;
       if (!report) continue;
       this.events.emit('job.progress', job);
-      if (job.status !== 'running') this.running.get(job.id)?.controller.abort();
+      this.stopIfNotRunning(job);
       // A job another process runs writes the film (renders, plot nodes) without events here: tell views to reload.
       if (job.filmId !== null && !this.running.has(job.id)) this.events.emit('data.changed', { filmId: job.filmId, entities: [] });
     }
