@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { GenerateOptions } from '../../src/main/diffusion/pipeline/stable-diffusion';
+import type { SchedulerName } from '../../src/main/diffusion/schedulers/index';
 
 /** Reads the fixtures' tensor descriptors ({file, dtype, shape}) relative to a cases/ folder. */
 export interface TensorDescriptor {
@@ -53,4 +56,23 @@ export function absMax(a: ArrayLike<number>): number {
 /** Slice i of a [N, ...] array whose items have `size` values. */
 export function item(a: Float32Array, i: number, size: number): Float32Array {
   return a.subarray(i * size, (i + 1) * size);
+}
+
+/** Whole-loop latents: relative to the reference absmax (fixture README: "atol 1e-3, or relative to absmax"). */
+export function expectLatentsClose(actual: Float32Array, expected: Float32Array, relative = 2e-5): void {
+  expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-4 + relative * absMax(expected));
+}
+
+/** The generate options that replay a txt2img_*.json reference run from its initial latents. */
+export function txt2imgFromCase(casesDir: string, run: any, scheduler: SchedulerName): GenerateOptions {
+  return {
+    prompt: run.prompt,
+    negativePrompt: run.negative_prompt,
+    steps: run.num_inference_steps,
+    scheduler,
+    guidance: run.guidance_scale,
+    width: run.width,
+    height: run.height,
+    initLatents: f32(casesDir, run.initial_latents),
+  };
 }

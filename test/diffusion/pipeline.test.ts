@@ -5,12 +5,7 @@ import { DiffusionPipeline, type StepInfo } from '../../src/main/diffusion/pipel
 import { SeededRandom } from '../../src/main/diffusion/pipeline/rng';
 import type { NoiseSource, SchedulerName } from '../../src/main/diffusion/schedulers/index';
 import { tinySd15Dir, tinySdxlDir } from '../support/paths';
-import { absMax, f32, item, maxAbsDiff, readCase } from './fixture-io';
-
-/** Whole-loop latents: relative to the reference absmax (fixture README: "atol 1e-3, or relative to absmax"). */
-function expectLatentsClose(actual: Float32Array, expected: Float32Array): void {
-  expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-4 + 2e-5 * absMax(expected));
-}
+import { expectLatentsClose, f32, item, maxAbsDiff, readCase, txt2imgFromCase } from './fixture-io';
 
 async function pngPixels(png: Buffer | string): Promise<Uint8Array> {
   return new Uint8Array((await sharp(png).removeAlpha().raw().toBuffer()).buffer.slice(0));
@@ -53,14 +48,7 @@ describe('tiny-sd15 text-to-image against the reference runs', () => {
       const run = readCase(cases, `txt2img_${key}.json`);
       const steps: StepInfo[] = [];
       const result = await pipe.txt2img({
-        prompt: run.prompt,
-        negativePrompt: run.negative_prompt,
-        steps: run.num_inference_steps,
-        scheduler: name,
-        guidance: run.guidance_scale,
-        width: run.width,
-        height: run.height,
-        initLatents: f32(cases, run.initial_latents),
+        ...txt2imgFromCase(cases, run, name),
         stepNoise: run.ancestral_noise ? new ReplayNoise(f32(cases, run.ancestral_noise), 4096) : undefined,
         onStep: (s) => steps.push(s),
       });

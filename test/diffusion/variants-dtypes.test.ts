@@ -7,7 +7,7 @@ import { DiffusionPipeline } from '../../src/main/diffusion/pipeline/stable-diff
 import { makeHalfVariant, makeTimestepVariant, type TimestepForm } from '../support/model-variants/dtype-variants';
 import { halfRound } from '../support/model-variants/graph-edits';
 import { tinySd15Dir } from '../support/paths';
-import { absMax, f32, ints, item, maxAbsDiff, readCase } from './fixture-io';
+import { absMax, expectLatentsClose, f32, ints, item, maxAbsDiff, readCase, txt2imgFromCase } from './fixture-io';
 
 /**
  * The dtype variations of real SD exports (fp16 I/O, fp16-stored weights, timestep float16/int64/rank-0), built
@@ -18,10 +18,6 @@ import { absMax, f32, ints, item, maxAbsDiff, readCase } from './fixture-io';
 const cases = join(tinySd15Dir, 'cases');
 const ATOL = 1e-4; // single-model outputs (fixture README)
 const unetCases: any[] = readCase(cases, 'unet.json').cases;
-
-function expectLatentsClose(actual: Float32Array, expected: Float32Array, relative = 2e-5): void {
-  expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-4 + relative * absMax(expected));
-}
 
 /** Rounds every value to the nearest float16, as the pipeline's fp32 → fp16 conversion must. */
 function roundedToHalf(a: Float32Array): Float32Array {
@@ -113,16 +109,7 @@ describe('UNet timestep as float16, int64 or a rank-0 scalar', () => {
     const run = readCase(cases, 'txt2img_euler.json');
     const pipe = await DiffusionPipeline.load(makeTimestepVariant(tinySd15Dir, join(root, 'timestep-run'), 'scalar-float32'), { threads: 1 });
     try {
-      const result = await pipe.txt2img({
-        prompt: run.prompt,
-        negativePrompt: run.negative_prompt,
-        steps: run.num_inference_steps,
-        scheduler: 'euler',
-        guidance: run.guidance_scale,
-        width: run.width,
-        height: run.height,
-        initLatents: f32(cases, run.initial_latents),
-      });
+      const result = await pipe.txt2img(txt2imgFromCase(cases, run, 'euler'));
       expect(result.timesteps).toEqual(run.step_timesteps.map(Number));
       expectLatentsClose(result.latents, item(f32(cases, run.latents_after_step), 9, 4096));
       expect(maxAbsDiff(result.rgb[0], f32(cases, run.image))).toBeLessThan(1e-4);
@@ -186,16 +173,7 @@ describe('float16 inputs and outputs (the diffusers script --fp16 contract) on e
   it('a full txt2img run with every component in fp16 I/O stays within fp16 error of the fp32 reference', async () => {
     const run = readCase(cases, 'txt2img_euler.json');
     const pipe = new DiffusionPipeline(half);
-    const result = await pipe.txt2img({
-      prompt: run.prompt,
-      negativePrompt: run.negative_prompt,
-      steps: run.num_inference_steps,
-      scheduler: 'euler',
-      guidance: run.guidance_scale,
-      width: run.width,
-      height: run.height,
-      initLatents: f32(cases, run.initial_latents),
-    });
+    const result = await pipe.txt2img(txt2imgFromCase(cases, run, 'euler'));
     const expected = item(f32(cases, run.latents_after_step), 9, 4096);
     // Each of the 10 steps rounds the UNet's inputs and output to 11 significant bits (relative 4.9e-4); guidance
     // 7.5 multiplies the error of cond − uncond by up to 2·7.5 + 1 = 16, and the Euler steps add the errors up.
