@@ -66,16 +66,22 @@ function scriptedApi() {
   return { calls, next };
 }
 
+/** A store with film 1 opened on the scripted API, its first storyboard fetch answered. */
+async function opened() {
+  const api = scriptedApi();
+  const store = useStoryboardStore();
+  const board = boardFromDocument();
+  const opening = store.open(1);
+  (await api.next('films.storyboard')).resolve(board);
+  await opening;
+  return { api, store, board };
+}
+
 describe('storyboard store', () => {
   beforeEach(() => setActivePinia(createPinia()));
 
   it('keeps the focus the user moved to while a refetch was under way', async () => {
-    const api = scriptedApi();
-    const store = useStoryboardStore();
-    const board = boardFromDocument();
-    const opening = store.open(1);
-    (await api.next('films.storyboard')).resolve(board);
-    await opening;
+    const { api, store, board } = await opened();
     store.move('last');
     const reloading = store.reload();
     const pending = await api.next('films.storyboard');
@@ -88,12 +94,7 @@ describe('storyboard store', () => {
   });
 
   it('clears a failed refresh notice once a later refresh succeeds, but keeps other notices', async () => {
-    const api = scriptedApi();
-    const store = useStoryboardStore();
-    const board = boardFromDocument();
-    const opening = store.open(1);
-    (await api.next('films.storyboard')).resolve(board);
-    await opening;
+    const { api, store, board } = await opened();
     const failing = store.reload();
     (await api.next('films.storyboard')).reject(new ApiCallError({ code: 'connection_lost', message: 'The connection was lost' }));
     await failing;
@@ -110,12 +111,7 @@ describe('storyboard store', () => {
   });
 
   it('follows the focused frame by id when a refetch reorders frames', async () => {
-    const api = scriptedApi();
-    const store = useStoryboardStore();
-    const board = boardFromDocument();
-    const opening = store.open(1);
-    (await api.next('films.storyboard')).resolve(board);
-    await opening;
+    const { api, store, board } = await opened();
     store.focusOrdinal(2);
     const focusedId = store.focusedRow!.frame.id;
     // The first subchapter's frames come back in reverse order (as after a reorder edit).
@@ -157,16 +153,6 @@ const settle = () => new Promise((r) => setTimeout(r, 10));
 
 describe('storyboard store: refresh on data.changed', () => {
   beforeEach(() => setActivePinia(createPinia()));
-
-  async function opened() {
-    const api = scriptedApi();
-    const store = useStoryboardStore();
-    const board = boardFromDocument();
-    const opening = store.open(1);
-    (await api.next('films.storyboard')).resolve(board);
-    await opening;
-    return { api, store, board };
-  }
 
   const changed = (entities: { type: 'frame' | 'dialogue' | 'qa' | 'render' | 'style' | 'subchapter' | 'film'; ids: number[] }[], filmId: number | null = 1) =>
     ({ filmId, entities });
