@@ -1,7 +1,8 @@
 import { app, BrowserWindow, Menu, safeStorage, session, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppContext, createProjectWithSample } from './app/context';
+import { createProjectWithSample } from './app/context';
+import { createAppContext } from './composition';
 import { openProject } from './project/project';
 import { CONTENT_SECURITY_POLICY } from './transports/server';
 import { attachIpc, registerMediaScheme } from './electron/ipc';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   // The LLM API key is kept encrypted by the OS keychain (never in a project database).
   setSecretStore(new EncryptedFileSecretStore(safeStorage));
   const userData = app.getPath('userData');
-  const ctx = new AppContext('electron', firstProject(userData));
+  const ctx = createAppContext('electron', firstProject(userData));
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AppContext } from '../../src/main/app/context';
+import type { AppContext } from '../../src/main/app/context';
+import { createAppContext } from '../../src/main/composition';
 import { createProject, openProject } from '../../src/main/project/project';
 import { useTempDir } from '../support/tmp';
 
@@ -13,7 +14,7 @@ describe("the app context's runner and the project lease", () => {
 
   it('names its mode in the lease, and reopening the same project hands the lease straight to the new runner', async () => {
     const dir = join(tmp(), 'p');
-    const ctx = new AppContext('serve', createProject(dir));
+    const ctx = createAppContext('serve', createProject(dir));
     contexts.push(ctx);
     expect(ctx.jobs.holdsLease).toBe(true);
     expect(ctx.jobs.leaseHolder()).toMatchObject({ label: 'dreamframe serve', pid: process.pid });
@@ -26,8 +27,8 @@ describe("the app context's runner and the project lease", () => {
 
   it('a second app on the same project does not hold the lease until the first closes', async () => {
     const dir = join(tmp(), 'p');
-    const serve = new AppContext('serve', createProject(dir));
-    const app = new AppContext('electron', openProject(dir));
+    const serve = createAppContext('serve', createProject(dir));
+    const app = createAppContext('electron', openProject(dir));
     contexts.push(app, serve);
     expect(serve.jobs.holdsLease).toBe(true);
     expect(app.jobs.holdsLease).toBe(false);

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Storyboard } from '../../src/shared/api/entities';
 import { FilmDocument } from '../../src/shared/film-document';
-import { AppContext, createProjectWithSample } from '../../src/main/app/context';
+import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
+import { createAppContext } from '../../src/main/composition';
 import { dispatch } from '../../src/main/api/dispatch';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { buildStoryIndex, moveFocus, type StoryIndex } from '../../src/renderer/src/storyboard/rows';
@@ -43,7 +44,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dreamframe-rows-'));
   const project = createProjectWithSample(join(dir, 'p'), true);
   const report = importStoryJsFile(project, join(dreamframeFixtureDir, 'story_info_0.json'));
-  context = new AppContext('test', project);
+  context = createAppContext('test', project);
   const films = await dispatch(context, 'films.list', {});
   if (!films.ok) throw new Error(films.error.message);
   const sampleId = (films.result as { id: number; source: string }[]).find((f) => f.source === 'sample')!.id;

@@ -7,7 +7,8 @@ import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
 import type { EventName } from '../../src/shared/api/contract';
 import type { Storyboard } from '../../src/shared/api/entities';
 import { dispatch } from '../../src/main/api/dispatch';
-import { AppContext, createProjectWithSample } from '../../src/main/app/context';
+import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
+import { createAppContext } from '../../src/main/composition';
 import { getStoryboard } from '../../src/main/story/film-reader';
 import { installApi } from '../../src/renderer/src/api/current';
 import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
@@ -40,7 +41,7 @@ function inProcessClient(): ApiClient {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'df-storyboard-live-'));
   const project = createProjectWithSample(join(dir, 'p'), true);
-  context = new AppContext('test', project);
+  context = createAppContext('test', project);
   filmId = (project.db.prepare('SELECT id FROM film').get() as { id: number }).id;
 });
 afterAll(async () => {

@@ -2,7 +2,6 @@ import { isMethodName, methods, type MethodName } from '../../shared/api/contrac
 import { AppError, toErrorPayload, type ApiErrorPayload } from '../../shared/errors';
 import { jsonPath } from '../import/json-errors';
 import type { AppContext } from '../app/context';
-import { handlers } from './handlers';
 
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
 
@@ -27,8 +26,8 @@ export async function dispatch(ctx: AppContext, method: unknown, input: unknown)
     };
   }
   try {
-    const handler = handlers[method] as (c: AppContext, i: unknown) => unknown;
-    const result = await handler(ctx, parsed.data);
+    // The composition root checked each handler against its method's types; parsed.data is that input.
+    const result = await ctx.wiring.handlers[method](ctx, parsed.data as never);
     return { ok: true, result };
   } catch (err) {
     if (!(err instanceof AppError)) console.error(`[api] ${method} failed:`, err);

@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProjectInfo } from '../../shared/api/contract';
+import type { MethodName, ProjectInfo } from '../../shared/api/contract';
 import { AppError } from '../../shared/errors';
 import { importFilmDocumentFile } from '../import/film-document';
 import { createProject, openProject, type Project } from '../project/project';
 import { resourcesDir } from '../util/resources';
-import { jobKinds } from '../jobs/kinds';
-import { JobRunner } from '../jobs/runner';
+import { JobRunner, type JobKind } from '../jobs/runner';
 import { EventBus } from './event-bus';
 
 export type AppMode = 'electron' | 'serve' | 'test';
@@ -30,13 +28,14 @@ export function createProjectWithSample(dir: string, sample: boolean): Project {
   return project;
 }
 
-export function appVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(join(resourcesDir(), '..', 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
+/**
+ * What the composition root (src/main/composition.ts) plugs into an AppContext: the API handler of
+ * every method and the job kinds its runner runs. Typed loosely here so this module imports no
+ * feature area; the composition root checks the map against `HandlerMap`.
+ */
+export interface AppWiring {
+  handlers: { readonly [M in MethodName]: (ctx: AppContext, input: never) => unknown };
+  jobKinds: readonly JobKind<any>[];
 }
 
 /**
@@ -45,12 +44,15 @@ export function appVersion(): string {
  */
 export class AppContext {
   readonly mode: AppMode;
+  readonly wiring: AppWiring;
   readonly events = new EventBus();
   private current: Project | null = null;
   private runner: JobRunner | null = null;
 
-  constructor(mode: AppMode, project: Project | null = null) {
+  /** Use `createAppContext` (src/main/composition.ts), which passes the app's wiring. */
+  constructor(mode: AppMode, wiring: AppWiring, project: Project | null = null) {
     this.mode = mode;
+    this.wiring = wiring;
     if (project) this.attach(project).start();
   }
 
@@ -63,7 +65,7 @@ export class AppContext {
   /** Makes `project` the open one with a new runner, not started yet (see useProject). */
   private attach(project: Project): JobRunner {
     this.current = project;
-    this.runner = new JobRunner(project, this.events, jobKinds, 250, { label: RUNNER_LABELS[this.mode] });
+    this.runner = new JobRunner(project, this.events, [...this.wiring.jobKinds], 250, { label: RUNNER_LABELS[this.mode] });
     return this.runner;
   }
 

@@ -1,4 +1,4 @@
-import type { HandlerMap } from '../api/handlers';
+import type { HandlerMap } from '../api/handler-types';
 import { readManifest, selectFilms } from './exporter';
 import { selectFilmIds } from './selection';
 import { datasetStats } from './stats';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ExportManifest } from '../../shared/api/methods-export';
 import { AppError } from '../../shared/errors';
-import { appVersion } from '../app/context';
+import { appVersion } from '../app/version';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
 import { ClipWriter, planFilmClips, type ClipRecord, type FilmClips, type PlannedClip } from './clips';

@@ -1,6 +1,6 @@
 import type { PlotNode, PlotSettingsView } from '../../shared/api/methods-plot';
 import { AppError } from '../../shared/errors';
-import type { HandlerMap } from '../api/handlers';
+import type { HandlerMap } from '../api/handler-types';
 import type { AppContext } from '../app/context';
 import { getFrame } from '../story/film-reader';
 import { LlmClient } from './llm-client';

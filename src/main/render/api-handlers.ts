@@ -1,6 +1,6 @@
 import type { RenderInfo } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
-import type { HandlerMap } from '../api/handlers';
+import type { HandlerMap } from '../api/handler-types';
 import type { AppContext } from '../app/context';
 import { getDialogueLine, getFrame } from '../story/film-reader';
 import { undoRedoLabels } from '../story/edit-history';

@@ -1,5 +1,5 @@
 import { AppError } from '../../shared/errors';
-import type { HandlerMap } from '../api/handlers';
+import type { HandlerMap } from '../api/handler-types';
 import type { AppContext } from '../app/context';
 import {
   ensureStyle, getStyleState, importEmbeddingFile, includedImagePaths, importStyleFolder, listStyleImageInfos, setStyleImageIncluded,

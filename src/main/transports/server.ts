@@ -3,7 +3,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppContext } from '../app/context';
+import type { AppContext } from '../app/context';
+import { createAppContext } from '../composition';
 import { dispatch } from '../api/dispatch';
 import { readMedia } from '../media/media-service';
 import { openProject } from '../project/project';
@@ -72,7 +73,7 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type =
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const context = opts.context ?? new AppContext('serve', opts.projectDir ? openProject(opts.projectDir) : null);
+  const context = opts.context ?? createAppContext('serve', opts.projectDir ? openProject(opts.projectDir) : null);
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const tokenBuf = Buffer.from(token);
   const rendererDir = resolve(opts.rendererDir ?? defaultRendererDir());

@@ -1,32 +1,22 @@
-import type { z } from 'zod';
-import type { MethodName, MethodOutput, Methods } from '../../shared/api/contract';
 import type { Job } from '../../shared/api/entities';
 import { AppError } from '../../shared/errors';
-import type { AppContext } from '../app/context';
-import { appVersion } from '../app/context';
-import { exportHandlers } from '../export/api-handlers';
+import { appVersion } from '../app/version';
 import { importStoryJsFile } from '../import/story-js';
 import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits';
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, getStoryboardItems, listCharacters, listFilms,
 } from '../story/film-reader';
-import { renderHandlers } from '../render/api-handlers';
-import { plotHandlers } from '../plot/api-handlers';
-import { styleHandlers } from '../style/api-handlers';
+import type { HandlerMap } from './handler-types';
 
-type Handler<M extends MethodName> = (
-  ctx: AppContext, input: z.output<Methods[M]['input']>,
-) => MethodOutput<M> | Promise<MethodOutput<M>>;
-
-export type HandlerMap = { [M in MethodName]: Handler<M> };
+/** Handlers of the core methods of src/shared/api/contract.ts (areas have their own maps). */
 
 /** Drops undefined keys so "not given" never overwrites a column. */
 function defined<T extends Record<string, unknown>>(obj: T): Record<string, string | number | null> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Record<string, string | number | null>;
 }
 
-const coreHandlers = {
+export const coreHandlers = {
   'app.info': (ctx) => ({ appVersion: appVersion(), mode: ctx.mode, project: ctx.projectInfo() }),
 
   'project.open': (ctx, { path }) => ctx.openProject(path),
@@ -95,12 +85,3 @@ const coreHandlers = {
   'jobs.cancel': (ctx, { jobId }) => ({ cancelled: ctx.jobs.cancel(jobId) }),
   'jobs.resume': (ctx, { jobId }) => ({ resumed: ctx.jobs.resume(jobId) }),
 } satisfies Partial<HandlerMap>;
-
-/** Every method of the contract; areas export `Pick<HandlerMap, …>` maps that are spread here. */
-export const handlers: HandlerMap = {
-  ...coreHandlers,
-  ...renderHandlers,
-  ...exportHandlers,
-  ...plotHandlers,
-  ...styleHandlers,
-};
