@@ -128,8 +128,12 @@ describe('writing folders', () => {
     expect(existsSync(join(work, 'broken'))).toBe(false);
     expect(existsSync(join(work, 'broken.tmp'))).toBe(false);
     expect(() => writeRandomSdFolder(join(work, 'x'), { configs, templateDir: work })).toThrow(/tokenizer is missing/);
+    // SDXL's text_time is built (models/import); other addition embeddings are refused, and text_time needs its sizes.
+    expect(() => readUnetConfig({ ...configs.unet, addition_embed_type: 'image' }, 'x/unet/config.json')).toThrow(
+      /x\/unet\/config.json: "addition_embed_type" = "image": only the SDXL text_time/,
+    );
     expect(() => readUnetConfig({ ...configs.unet, addition_embed_type: 'text_time' }, 'sdxl/unet/config.json')).toThrow(
-      /sdxl\/unet\/config.json: "addition_embed_type" = "text_time": addition embeddings/,
+      /sdxl\/unet\/config.json: "addition_time_embed_dim" = (null|undefined): expected a positive integer/,
     );
     expect(() => readUnetConfig({ ...configs.unet, down_block_types: ['DownBlock2D', 'SimpleCrossAttnDownBlock2D'] })).toThrow(/"SimpleCrossAttnDownBlock2D" is not one of/);
   });

@@ -1,11 +1,19 @@
 import { makeNode, makeValueInfo, type AttrValue } from '../graph';
 import { makeTensor, numel } from '../tensor';
 import { DataType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../types';
-import type { ParamInit, WeightStore } from './weights';
+import type { ParamInit, ParamLayout, WeightStore } from './weights';
 
 /** Opset and IR version of the diffusers conversion script's exports (and of the tiny-sd15 fixture). */
 export const SYNTHETIC_OPSET = 14;
 export const SYNTHETIC_IR_VERSION = 7;
+/** Opset and IR version of optimum's exports (and of the tiny-sdxl fixture): LayerNorm is one LayerNormalization node. */
+export const OPTIMUM_OPSET = 17;
+export const OPTIMUM_IR_VERSION = 8;
+
+export interface BuilderOptions {
+  /** 14 (default, the diffusers script) or 17 (optimum; one LayerNormalization node per LayerNorm). */
+  opset?: 14 | 17;
+}
 
 /**
  * Appends nodes to a new graph. Parameters become initializers (through a WeightStore, named like the torch
@@ -18,7 +26,14 @@ export class GraphBuilder {
   private counter = 0;
   private readonly constants = new Map<string, string>();
 
-  constructor(private readonly store: WeightStore) {}
+  readonly opset: 14 | 17;
+
+  constructor(
+    private readonly store: WeightStore,
+    opts: BuilderOptions = {},
+  ) {
+    this.opset = opts.opset ?? SYNTHETIC_OPSET;
+  }
 
   /** One node; returns its output name (`<scope>/<Op>_<n>`). */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue | undefined> = {}, scope = ''): string {
@@ -36,9 +51,12 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A parameter initializer; returns its name. */
-  param(name: string, dims: number[], init: ParamInit): string {
-    this.initializers.push(this.store.add(name, dims, init));
+  /**
+   * A parameter initializer; returns its name. `layout` says how the graph's tensor relates to the torch
+   * parameter of that name (`transposed`: a Linear weight stored [in, out] for MatMul), for stores that copy weights.
+   */
+  param(name: string, dims: number[], init: ParamInit, layout: ParamLayout = 'same'): string {
+    this.initializers.push(this.store.add(name, dims, init, layout));
     return name;
   }
 
@@ -63,8 +81,8 @@ export class GraphBuilder {
 
   model(graphName: string, inputs: ValueInfoProto[], outputs: ValueInfoProto[]): ModelProto {
     return {
-      irVersion: SYNTHETIC_IR_VERSION,
-      opsetImport: [{ domain: '', version: SYNTHETIC_OPSET }],
+      irVersion: this.opset >= OPTIMUM_OPSET ? OPTIMUM_IR_VERSION : SYNTHETIC_IR_VERSION,
+      opsetImport: [{ domain: '', version: this.opset }],
       producerName: 'dreamframe-synthetic',
       producerVersion: '1',
       graph: {

@@ -73,6 +73,18 @@ export interface UnetConfig {
   freqShift: number;
   useLinearProjection: boolean;
   sampleSize: number;
+  /** SDXL's `text_time` added embedding: pooled text embedding ‖ sinusoidal features of each time id. */
+  textTime?: TextTimeConfig;
+}
+
+export interface TextTimeConfig {
+  /** Sinusoidal width per time id (`addition_time_embed_dim`: 256 in SDXL). */
+  timeEmbedDim: number;
+  /** `projection_class_embeddings_input_dim` = textEmbedsDim + timeIds · timeEmbedDim. */
+  inputDim: number;
+  /** 6 (base: original size, crop, target size) or 5 (refiner: original size, crop, aesthetic score). */
+  timeIds: 5 | 6;
+  textEmbedsDim: number;
 }
 
 export const DOWN_BLOCKS = ['DownBlock2D', 'CrossAttnDownBlock2D'] as const;
@@ -102,7 +114,7 @@ export function readUnetConfig(raw: RawConfig, label = 'unet config'): UnetConfi
     ['mid_block_type', ['UNetMidBlock2DCrossAttn', null], 'only UNetMidBlock2DCrossAttn is generated'],
     ['act_fn', ['silu'], 'only silu is generated'],
     ['class_embed_type', [null], 'class embeddings are not generated'],
-    ['addition_embed_type', [null], 'addition embeddings (SDXL text_time) are not generated'],
+    ['addition_embed_type', [null, 'text_time'], 'only the SDXL text_time addition embedding is generated'],
     ['encoder_hid_dim', [null], 'encoder_hid_proj is not generated'],
     ['time_cond_proj_dim', [null], 'timestep_cond is not generated'],
     ['time_embedding_type', ['positional'], 'only the positional (sinusoidal) time embedding is generated'],
@@ -118,10 +130,26 @@ export function readUnetConfig(raw: RawConfig, label = 'unet config'): UnetConfi
   ] as const) {
     requireValue(raw, key, label, [...allowed], why);
   }
+  if (raw.addition_embed_type === 'text_time') c.textTime = readTextTime(raw, label);
   for (const ch of blockOutChannels) divisible(label, 'block_out_channels', ch, c.normGroups, 'norm_num_groups');
   blockOutChannels.forEach((ch, i) => divisible(label, 'block_out_channels', ch, c.heads[i], 'the attention heads of its block'));
   if (c.blockOutChannels[0] % 2 !== 0) throw bad(label, 'block_out_channels', blockOutChannels, 'the first width sets the sinusoidal embedding size and must be even');
   return c;
+}
+
+function readTextTime(raw: RawConfig, label: string): TextTimeConfig {
+  const timeEmbedDim = int(raw, 'addition_time_embed_dim', label);
+  const inputDim = int(raw, 'projection_class_embeddings_input_dim', label);
+  if (timeEmbedDim % 2 !== 0) throw bad(label, 'addition_time_embed_dim', timeEmbedDim, 'must be even (sin and cos halves)');
+  // The refiner conditions on an aesthetic score instead of the target size: 5 ids (optimum adds the flag to the config).
+  const timeIds = raw.requires_aesthetics_score === true ? 5 : 6;
+  const textEmbedsDim = inputDim - timeIds * timeEmbedDim;
+  if (textEmbedsDim <= 0) throw bad(label, 'projection_class_embeddings_input_dim', inputDim, `leaves no room for text_embeds beside ${timeIds} time ids of ${timeEmbedDim}`);
+  const declared = raw.text_encoder_projection_dim;
+  if (typeof declared === 'number' && declared !== textEmbedsDim) {
+    throw bad(label, 'text_encoder_projection_dim', declared, `does not match projection_class_embeddings_input_dim − ${timeIds} × addition_time_embed_dim = ${textEmbedsDim}`);
+  }
+  return { timeEmbedDim, inputDim, timeIds, textEmbedsDim };
 }
 
 export interface ClipTextConfig {

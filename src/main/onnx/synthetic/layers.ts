@@ -37,7 +37,7 @@ export function conv2d(b: GraphBuilder, x: string, scope: string, inC: number, o
 
 /** nn.Linear on a [.., in] tensor as MatMul with the weight stored transposed ([in, out], as the exporter folds it) + Add. */
 export function linear(b: GraphBuilder, x: string, scope: string, inF: number, outF: number, biasInit: BiasInit = 'random'): string {
-  const w = b.param(`${scope}.weight`, [inF, outF], { kind: 'normal', std: weightStd(inF) });
+  const w = b.param(`${scope}.weight`, [inF, outF], { kind: 'normal', std: weightStd(inF) }, 'transposed');
   const y = b.op('MatMul', [x, w], {}, scope);
   const bs = bias(b, scope, inF, outF, biasInit);
   return bs ? b.op('Add', [bs, y], {}, scope) : y;
@@ -67,8 +67,13 @@ export function groupNorm(b: GraphBuilder, x: string, scope: string, channels: n
   return b.op('Add', [b.op('Mul', [back, w], {}, scope), bs], {}, scope);
 }
 
-/** nn.LayerNorm over the last axis, decomposed as the exporter does below opset 17. */
+/** nn.LayerNorm over the last axis: one LayerNormalization node from opset 17, else decomposed as the exporter does. */
 export function layerNorm(b: GraphBuilder, x: string, scope: string, width: number, eps: number): string {
+  if (b.opset >= 17) {
+    const w = b.param(`${scope}.weight`, [width], { kind: 'constant', value: 1 });
+    const bs = b.param(`${scope}.bias`, [width], { kind: 'constant', value: 0 });
+    return b.op('LayerNormalization', [x, w, bs], { axis: -1, epsilon: { float: eps } }, scope);
+  }
   const mean = b.op('ReduceMean', [x], { axes: [-1] }, scope);
   const centred = b.op('Sub', [x, mean], {}, scope);
   const variance = b.op('ReduceMean', [b.op('Pow', [centred, b.scalar(2)], {}, scope)], { axes: [-1] }, scope);

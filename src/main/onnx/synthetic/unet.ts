@@ -1,3 +1,4 @@
+import { makeValueInfo } from '../graph';
 import { DataType, type ModelProto } from '../types';
 import { floatInfo, type GraphBuilder } from './builder';
 import { readUnetConfig, type RawConfig, type UnetConfig } from './configs';
@@ -10,9 +11,15 @@ import { attention, conv2d, gelu, gemmLinear, groupNorm, layerNorm, linear, resn
  *   f32 [batch, sequence, cross_attention_dim] → out_sample f32 [batch, C, h, w].
  * Parameter names follow the torch state dict (linear weights stored [in, out], as the exporter folds them).
  */
-export function buildUnet(b: GraphBuilder, raw: RawConfig, label?: string): ModelProto {
+export interface UnetIo {
+  /** float32 (default: the diffusers script; keeps fractional Euler/LMS timesteps) or int64 (optimum's SDXL). */
+  timestepType?: 'float32' | 'int64';
+}
+
+export function buildUnet(b: GraphBuilder, raw: RawConfig, label?: string, io: UnetIo = {}): ModelProto {
   const c = readUnetConfig(raw, label);
-  const temb = { tensor: timeEmbedding(b, c), channels: c.blockOutChannels[0] * 4 };
+  const timestep = io.timestepType === 'int64' ? b.op('Cast', ['timestep'], { to: DataType.FLOAT }, 'time_proj') : 'timestep';
+  const temb = { tensor: timeEmbedding(b, c, timestep), channels: c.blockOutChannels[0] * 4 };
   const norm = { groups: c.normGroups, eps: c.normEps };
   let h = conv2d(b, 'sample', 'conv_in', c.inChannels, c.blockOutChannels[0], { kernel: 3 });
   let channels = c.blockOutChannels[0];
@@ -54,28 +61,53 @@ export function buildUnet(b: GraphBuilder, raw: RawConfig, label?: string): Mode
 
   h = silu(b, groupNorm(b, h, 'conv_norm_out', channels, c.normGroups, c.normEps), 'conv_act');
   b.rename(conv2d(b, h, 'conv_out', channels, c.outChannels, { kernel: 3 }), 'out_sample');
-  return b.model('unet', [
+  const inputs = [
     floatInfo('sample', ['batch', 'channels', 'height', 'width']),
-    floatInfo('timestep', ['batch']),
+    io.timestepType === 'int64' ? makeValueInfo('timestep', DataType.INT64, ['steps']) : floatInfo('timestep', ['batch']),
     floatInfo('encoder_hidden_states', ['batch', 'sequence', c.crossAttentionDim]),
-  ], [floatInfo('out_sample', ['batch', c.outChannels, 'height', 'width'])]);
+  ];
+  if (c.textTime) inputs.push(floatInfo('text_embeds', ['batch', c.textTime.textEmbedsDim]), floatInfo('time_ids', ['batch', c.textTime.timeIds]));
+  return b.model('unet', inputs, [floatInfo('out_sample', ['batch', c.outChannels, 'height', 'width'])]);
 }
 
-/** Timesteps (broadcast to the batch) → sinusoidal features → linear_1 → SiLU → linear_2, then the SiLU every resnet applies. */
-function timeEmbedding(b: GraphBuilder, c: UnetConfig): string {
-  const dim = c.blockOutChannels[0];
+/** diffusers get_timestep_embedding on a [N] float tensor: [N, dim] of cos ‖ sin (flip_sin_to_cos) or sin ‖ cos. */
+function sinusoidal(b: GraphBuilder, t: string, dim: number, c: UnetConfig, scope: string): string {
   const half = dim / 2;
-  const batch = b.op('Slice', [b.op('Shape', ['sample'], {}, 'time_proj'), b.ints([0]), b.ints([1])], {}, 'time_proj');
-  const t = b.op('Expand', ['timestep', batch], {}, 'time_proj');
-  const column = b.op('Unsqueeze', [t, b.ints([1])], {}, 'time_proj'); // [B, 1]
-  // diffusers get_timestep_embedding: exp(-ln(10000)·i / (half − freq_shift)), i = 0..half−1
+  const column = b.op('Unsqueeze', [t, b.ints([1])], {}, scope); // [N, 1]
+  // exp(-ln(10000)·i / (half − freq_shift)), i = 0..half−1
   const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(10000) * i) / (half - c.freqShift)));
-  const args = b.op('Mul', [column, b.constant(DataType.FLOAT, [1, half], freqs)], {}, 'time_proj');
-  const sin = b.op('Sin', [args], {}, 'time_proj');
-  const cos = b.op('Cos', [args], {}, 'time_proj');
-  const features = b.op('Concat', c.flipSinToCos ? [cos, sin] : [sin, cos], { axis: -1 }, 'time_proj');
+  const args = b.op('Mul', [column, b.constant(DataType.FLOAT, [1, half], freqs)], {}, scope);
+  const sin = b.op('Sin', [args], {}, scope);
+  const cos = b.op('Cos', [args], {}, scope);
+  return b.op('Concat', c.flipSinToCos ? [cos, sin] : [sin, cos], { axis: -1 }, scope);
+}
+
+/**
+ * SDXL's `text_time` added embedding: each time id through the sinusoidal embedding (addition_time_embed_dim),
+ * flattened per sample, after the pooled text embedding; then add_embedding (linear_1 → SiLU → linear_2).
+ */
+function addedEmbedding(b: GraphBuilder, c: UnetConfig, timeDim: number): string {
+  const tt = c.textTime!;
+  const flat = b.op('Reshape', ['time_ids', b.ints([-1])], {}, 'add_time_proj');
+  const features = sinusoidal(b, flat, tt.timeEmbedDim, c, 'add_time_proj'); // [B·ids, d]
+  const perSample = b.op('Reshape', [features, b.ints([-1, tt.timeIds * tt.timeEmbedDim])], {}, 'add_time_proj');
+  const joined = b.op('Concat', ['text_embeds', perSample], { axis: -1 }, 'add_embedding');
+  const hidden = silu(b, gemmLinear(b, joined, 'add_embedding.linear_1', tt.inputDim, timeDim), 'add_embedding.act');
+  return gemmLinear(b, hidden, 'add_embedding.linear_2', timeDim, timeDim);
+}
+
+/**
+ * Timesteps (broadcast to the batch) → sinusoidal features → linear_1 → SiLU → linear_2 (+ SDXL's added
+ * embedding), then the SiLU every resnet applies.
+ */
+function timeEmbedding(b: GraphBuilder, c: UnetConfig, timestep: string): string {
+  const dim = c.blockOutChannels[0];
+  const batch = b.op('Slice', [b.op('Shape', ['sample'], {}, 'time_proj'), b.ints([0]), b.ints([1])], {}, 'time_proj');
+  const t = b.op('Expand', [timestep, batch], {}, 'time_proj');
+  const features = sinusoidal(b, t, dim, c, 'time_proj');
   const timeDim = dim * 4;
-  const emb = gemmLinear(b, silu(b, gemmLinear(b, features, 'time_embedding.linear_1', dim, timeDim), 'time_embedding.act'), 'time_embedding.linear_2', timeDim, timeDim);
+  let emb = gemmLinear(b, silu(b, gemmLinear(b, features, 'time_embedding.linear_1', dim, timeDim), 'time_embedding.act'), 'time_embedding.linear_2', timeDim, timeDim);
+  if (c.textTime) emb = b.op('Add', [emb, addedEmbedding(b, c, timeDim)], {}, 'add_embedding');
   return silu(b, emb, 'time_embedding.resnet_act');
 }
 

@@ -9,6 +9,14 @@ import { fillNormalish } from './random';
 export type ParamInit = { kind: 'normal'; std: number } | { kind: 'constant'; value: number };
 
 /**
+ * How the graph's initializer relates to the torch parameter it is named after: `same` values in the same order
+ * (possibly reshaped, e.g. a GroupNorm scale [C] as [C, 1, 1]), or `transposed` (an nn.Linear weight [out, in]
+ * stored [in, out] for MatMul, as the exporter folds it). Random stores ignore it; stores that copy real weights
+ * need it, since a square weight's shape cannot tell.
+ */
+export type ParamLayout = 'same' | 'transposed';
+
+/**
  * Where generated parameters go. Every store returns the initializer's TensorProto; they differ in where the
  * values live:
  *  - `ShapeOnlyStore`: nowhere (dims only) — for parameter counts and graph checks at full size in milliseconds;
@@ -17,7 +25,7 @@ export type ParamInit = { kind: 'normal'; std: number } | { kind: 'constant'; va
  *    memory (peak ≈ the largest tensor, 59 MB for SD 1.5) and the .onnx stays far below protobuf's 2 GB limit.
  */
 export interface WeightStore {
-  add(name: string, dims: number[], init: ParamInit): TensorProto;
+  add(name: string, dims: number[], init: ParamInit, layout?: ParamLayout): TensorProto;
   /** Flushes and closes whatever the store holds open. */
   close(): void;
 }

@@ -1,0 +1,181 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AppError } from '../../../shared/errors';
+import { encodeModel } from '../../onnx/model-io';
+import { numel } from '../../onnx/tensor';
+import { writeFileAtomic } from '../../util/atomic-write';
+import { convertGraphToHalf } from './fp16';
+import { graphPlans, type OnnxModelName } from './graphs';
+import { PlannedStore } from './planned-store';
+import { writeTensors } from './tensor-writer';
+import type { ImportDtype, ImportedModelInfo, ImportFamily, ImportProgress, ImportSource } from './types';
+
+/** External-data file beside each model.onnx (optimum's name). */
+export const DATA_FILE = 'model.onnx_data';
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
+
+/** The temporary folder an import of `outDir` is built in: hidden, beside it, so the final rename stays on one disk. */
+export function tempFolderFor(outDir: string): string {
+  return join(dirname(outDir), `.${basename(outDir)}.importing`);
+}
+
+/** Refuses an --out that exists and is not an empty folder. */
+export function checkOutDir(outDir: string): void {
+  if (!existsSync(outDir)) return;
+  if (!statSync(outDir).isDirectory()) throw new AppError('import.out_exists', `${outDir} exists and is not a folder; choose a new folder`, { path: outDir });
+  if (readdirSync(outDir).length > 0) throw new AppError('import.out_exists', `${outDir} already exists and is not empty; choose a new folder or an empty one`, { path: outDir });
+}
+
+function copyDir(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from)) {
+    if (statSync(join(from, f)).isFile()) copyFileSync(join(from, f), join(to, f));
+  }
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    const s = statSync(p);
+    total += s.isDirectory() ? folderBytes(p) : s.size;
+  }
+  return total;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * optimum's model_index.json. SDXL base zeroes the unconditional embeddings for an empty negative prompt (diffusers'
+ * default for StableDiffusionXLPipeline); the refiner does not, and says it conditions on an aesthetic score.
+ */
+function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerClass: string): Record<string, unknown> {
+  const sdxl = family === 'sdxl' || family === 'sdxl-refiner';
+  const index: Record<string, unknown> = {
+    _class_name: sdxl ? 'ORTStableDiffusionXLPipeline' : 'ORTStableDiffusionPipeline',
+    _diffusers_version: '0.19.3',
+    _dreamframe_importer: 1,
+    scheduler: ['diffusers', schedulerClass],
+  };
+  for (const name of written) index[name] = ['onnxruntime', 'ORTModel'];
+  if (written.includes('text_encoder')) index.tokenizer = ['transformers', 'CLIPTokenizer'];
+  if (written.includes('text_encoder_2')) index.tokenizer_2 = ['transformers', 'CLIPTokenizer'];
+  if (sdxl) {
+    index.force_zeros_for_empty_prompt = family === 'sdxl';
+    index.requires_aesthetics_score = family === 'sdxl-refiner';
+  }
+  return index;
+}
+
+export interface WriteFolderOptions {
+  dtype: ImportDtype;
+  signal?: AbortSignal;
+  onProgress?: (p: ImportProgress) => void;
+  notes?: string[];
+}
+
+/**
+ * Builds the ONNX folder for `source` in a temporary folder beside `outDir` and renames it into place when complete:
+ * `outDir` is either absent (or the empty folder it was) or a whole model. A temporary folder left by an import
+ * that was killed is removed first. Returns what the model library records.
+ */
+export async function writeImportedFolder(source: ImportSource, outDirIn: string, opts: WriteFolderOptions): Promise<ImportedModelInfo> {
+  const started = performance.now();
+  const outDir = resolve(outDirIn);
+  checkOutDir(outDir);
+  const plans = graphPlans(source);
+  const notes = [...source.notes, ...(opts.notes ?? [])];
+
+  // Build every graph first (no weights yet) so the progress totals are known before the first byte is written.
+  const built = plans.map((plan) => {
+    const weights = source.components[plan.component];
+    if (!weights) throw new AppError('import.component_missing', `the checkpoint has no ${plan.component} weights (needed by ${plan.name})`, { component: plan.component });
+    const store = new PlannedStore(DATA_FILE, opts.dtype);
+    const proto = plan.build(store);
+    return { plan, weights, store, proto };
+  });
+  const progress: ImportProgress = {
+    bytesDone: 0,
+    bytesTotal: 0,
+    tensorsDone: 0,
+    tensorsTotal: built.reduce((s, b) => s + b.store.planned.length, 0),
+    stage: 'graphs',
+  };
+  for (const b of built) for (const p of b.store.planned) progress.bytesTotal += b.weights.get(p.name)?.byteLength ?? 0;
+  opts.onProgress?.({ ...progress });
+
+  // Unused source tensors are worth a note (surplus OpenCLIP blocks, logit_scale, position_ids…), not an error.
+  for (const component of new Set(built.map((b) => b.plan.component))) {
+    const used = new Set(built.filter((b) => b.plan.component === component).flatMap((b) => b.store.planned.map((p) => p.name)));
+    const unused = [...source.components[component]!.keys()].filter((k) => !used.has(k));
+    if (unused.length > 0) notes.push(`${component}: ${unused.length} tensor(s) not used by the graph (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
+  }
+
+  const tmp = tempFolderFor(outDir);
+  rmSync(tmp, { recursive: true, force: true }); // left by an import that was killed
+  mkdirSync(tmp, { recursive: true });
+  const parameters: Record<string, number> = {};
+  try {
+    for (const { plan, weights, store, proto } of built) {
+      const dir = join(tmp, plan.name);
+      mkdirSync(dir, { recursive: true });
+      progress.stage = plan.name;
+      opts.onProgress?.({ ...progress });
+      await writeTensors({
+        component: plan.name,
+        file: join(dir, DATA_FILE),
+        planned: store.planned,
+        size: store.size,
+        weights,
+        dtype: opts.dtype,
+        signal: opts.signal,
+        onTensor: (t) => {
+          progress.bytesDone += t.sourceBytes;
+          progress.tensorsDone++;
+          opts.onProgress?.({ ...progress });
+        },
+      });
+      if (opts.dtype === 'float16') convertGraphToHalf(proto);
+      const bytes = encodeModel(proto);
+      if (bytes.byteLength > PROTOBUF_LIMIT) throw new AppError('onnx_model_too_large', `${plan.name}/model.onnx would be ${bytes.byteLength} bytes`, { model: plan.name });
+      writeFileAtomic(join(dir, 'model.onnx'), bytes);
+      writeFileAtomic(join(dir, 'config.json'), json(plan.config));
+      parameters[plan.name] = store.planned.reduce((s, p) => s + numel(p.dims), 0);
+    }
+
+    progress.stage = 'finishing';
+    opts.onProgress?.({ ...progress });
+    if (source.tokenizerDirs.tokenizer && built.some((b) => b.plan.name === 'text_encoder')) copyDir(source.tokenizerDirs.tokenizer, join(tmp, 'tokenizer'));
+    if (source.tokenizerDirs.tokenizer_2 && built.some((b) => b.plan.name === 'text_encoder_2')) copyDir(source.tokenizerDirs.tokenizer_2, join(tmp, 'tokenizer_2'));
+    const scheduler = { ...source.configs.scheduler, prediction_type: source.prediction };
+    mkdirSync(join(tmp, 'scheduler'));
+    writeFileAtomic(join(tmp, 'scheduler/scheduler_config.json'), json(scheduler));
+    const schedulerClass = typeof scheduler._class_name === 'string' ? scheduler._class_name : 'PNDMScheduler';
+    writeFileAtomic(join(tmp, 'model_index.json'), json(modelIndex(source.family, built.map((b) => b.plan.name), schedulerClass)));
+
+    if (opts.signal?.aborted) throw new AppError('import.aborted', 'import cancelled');
+    // An empty --out folder is replaced by the rename (rename(2) replaces an empty directory).
+    renameSync(tmp, outDir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+
+  const unet = plans.find((p) => p.name === 'unet')!.config;
+  const vaeBlocks = Array.isArray(source.configs.vae.block_out_channels) ? source.configs.vae.block_out_channels.length : 4;
+  const sampleSize = typeof unet.sample_size === 'number' ? unet.sample_size : 64;
+  const native = sampleSize * 2 ** (vaeBlocks - 1);
+  return {
+    family: source.family,
+    prediction: source.prediction,
+    nativeWidth: native,
+    nativeHeight: native,
+    dtype: opts.dtype,
+    sizeOnDisk: folderBytes(outDir),
+    sourceHash: source.sourceHash,
+    outDir,
+    notes,
+    parameters,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
