@@ -88,8 +88,10 @@ function intTuple(v: StackItem, what: string, source: string): number[] {
 }
 
 function persistentLoad(pid: StackItem, source: string): StorageRef {
-  // torch.save writes ('storage', <StorageType>, key, location, numel).
-  if (!(pid instanceof PickleTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage') {
+  // torch.save writes ('storage', <StorageType>, key, location, numel); the legacy (pre-zip) format adds a sixth
+  // item, the view metadata, None for whole storages.
+  const legacyView = pid instanceof PickleTuple && pid.items.length === 6 && pid.items[5] === null;
+  if (!(pid instanceof PickleTuple) || (pid.items.length !== 5 && !legacyView) || pid.items[0] !== 'storage') {
     refuse(source, 'a persistent id is not a torch storage reference');
   }
   const [, type, key, location, numel] = (pid as PickleTuple).items;
@@ -110,8 +112,17 @@ function callAllowed(fn: StackItem, args: StackItem, source: string): PickleValu
   if (!(args instanceof PickleTuple)) malformed(source, 'REDUCE arguments are not a tuple');
   const a = (args as PickleTuple).items;
   if (g.name === 'ordered_dict') {
-    if (a.length !== 0) refuse(source, 'collections.OrderedDict is called with arguments');
-    return new Map();
+    if (a.length === 0) return new Map();
+    // Python 2 era saves build the dict from a list of [key, value] pairs.
+    const pairs = a[0];
+    if (a.length !== 1 || !Array.isArray(pairs)) refuse(source, 'collections.OrderedDict is called with arguments other than a list of pairs');
+    const dict = new Map<PickleValue, PickleValue>();
+    for (const pair of pairs as PickleValue[]) {
+      const kv = pair instanceof PickleTuple ? pair.items : pair;
+      if (!Array.isArray(kv) || kv.length !== 2) malformed(source, 'an OrderedDict item is not a [key, value] pair');
+      dict.set((kv as PickleValue[])[0], (kv as PickleValue[])[1]);
+    }
+    return dict;
   }
   if (g.name === 'rebuild_tensor_v2') {
     // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
@@ -123,7 +134,8 @@ function callAllowed(fn: StackItem, args: StackItem, source: string): PickleValu
     const stride = intTuple(a[3], 'tensor stride', source);
     if (shape.length !== stride.length) malformed(source, 'tensor size and stride differ in length');
     const hooks = a[5];
-    if (!(hooks instanceof Map) || hooks.size !== 0) refuse(source, 'a tensor carries backward hooks');
+    // An empty OrderedDict, or None in saves from torch 0.4.
+    if (hooks !== null && (!(hooks instanceof Map) || hooks.size !== 0)) refuse(source, 'a tensor carries backward hooks');
     return { kind: 'tensor', storage, offset: a[1] as number, shape, stride };
   }
   return refuse(source, 'a storage type is called as a function');
@@ -131,10 +143,18 @@ function callAllowed(fn: StackItem, args: StackItem, source: string): PickleValu
 
 /** Runs the restricted pickle machine over `bytes` and returns the unpickled value. */
 export function readRestrictedPickle(bytes: Uint8Array, source = 'pickle'): PickleValue {
+  return readRestrictedPickleAt(bytes, 0, source).value;
+}
+
+/**
+ * One pickle starting at byte `start`; also returns the byte after its STOP (the legacy torch format writes
+ * several pickles and then the raw storages back to back).
+ */
+export function readRestrictedPickleAt(bytes: Uint8Array, start: number, source = 'pickle'): { value: PickleValue; end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const memo = new Map<number, PickleValue>();
-  let pos = 0;
+  let pos = start;
 
   const need = (n: number): void => {
     if (pos + n > bytes.length) malformed(source, `truncated at byte ${pos}`);
@@ -213,7 +233,7 @@ export function readRestrictedPickle(bytes: Uint8Array, source = 'pickle'): Pick
         break;
       case 0x2e: // STOP
         if (stack.length !== 1) malformed(source, `STOP with ${stack.length} stack items`);
-        return popValue();
+        return { value: popValue(), end: pos };
       case 0x28: // MARK
         stack.push(MARK);
         break;
@@ -265,6 +285,21 @@ export function readRestrictedPickle(bytes: Uint8Array, source = 'pickle'): Pick
         break;
       case 0x8c: // SHORT_BINUNICODE
         stack.push(text(u8()));
+        break;
+      case 0x62: {
+        // BUILD: only the state dict's `_metadata` attribute (module versions) set on an OrderedDict; dropped.
+        const state = popValue();
+        const onlyMetadata = state instanceof Map && state.size === 1 && state.has('_metadata');
+        if (!(top() instanceof Map) || !onlyMetadata) {
+          refuse(source, `the pickle uses opcode BUILD at byte ${at} for something other than a state dict's _metadata`, { opcode: op, offset: at });
+        }
+        break;
+      }
+      case 0x55: // SHORT_BINSTRING (Python 2 str, as the legacy torch format writes keys)
+        stack.push(text(u8()));
+        break;
+      case 0x54: // BINSTRING
+        stack.push(text(u32()));
         break;
       case 0x43: {
         // SHORT_BINBYTES

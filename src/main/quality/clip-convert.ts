@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../shared/errors';
+import { saveModel } from '../onnx/model-io';
+import type { RawConfig } from '../onnx/synthetic/configs';
+import { writeFileAtomic } from '../util/atomic-write';
+import { buildClipTextProjectionModel, buildClipVisionModel } from './clip-graphs';
+import { hashFiles } from './model-cache';
+import { SafetensorsWeights } from './safetensors-weights';
+import { CheckpointStore } from './source-store';
+
+/**
+ * A Hugging Face CLIP folder (config.json + model.safetensors) converted to the optimum layout's two ONNX files
+ * with our graph builders, once per content hash: <cache>/clip/<hash>/{text_model,vision_model}.onnx.
+ * Built in a temporary sibling and renamed, so a crash never leaves a half-written entry.
+ */
+
+/** Bump when the generated graphs change, so stale conversions are not reused. */
+const CONVERTER_VERSION = 'clip-convert-1';
+
+export interface ConvertedClip {
+  hash: string;
+  dir: string;
+  textModel: string;
+  visionModel: string;
+}
+
+export function readJsonFile(path: string): RawConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError('quality.model_missing', `${path}: cannot read (${(err as Error).message})`, { file: path });
+  }
+  try {
+    return JSON.parse(text) as RawConfig;
+  } catch (err) {
+    throw new AppError('quality.model_invalid', `${path}: not JSON (${(err as Error).message})`, { file: path });
+  }
+}
+
+export function convertHfClip(folder: string, cacheDir: string): ConvertedClip {
+  const configPath = join(folder, 'config.json');
+  const weightsPath = join(folder, 'model.safetensors');
+  for (const f of [configPath, weightsPath]) {
+    if (!existsSync(f)) throw new AppError('quality.model_missing', `${folder}: no ${f.split(/[\\/]/).pop()} (a Hugging Face CLIP folder needs config.json and model.safetensors)`, { file: f });
+  }
+  const hash = hashFiles([configPath, weightsPath], CONVERTER_VERSION);
+  const dir = join(cacheDir, 'clip', hash);
+  const result = { hash, dir, textModel: join(dir, 'text_model.onnx'), visionModel: join(dir, 'vision_model.onnx') };
+  if (existsSync(result.textModel) && existsSync(result.visionModel)) return result;
+
+  const config = readJsonFile(configPath);
+  const textConfig = config.text_config as RawConfig | undefined;
+  const visionConfig = config.vision_config as RawConfig | undefined;
+  if (!textConfig || !visionConfig) throw new AppError('quality.model_invalid', `${configPath}: not a CLIPModel config (text_config and vision_config are required)`, { file: configPath });
+  const projection = config.projection_dim;
+  if (typeof projection !== 'number' || projection <= 0) throw new AppError('quality.model_invalid', `${configPath}: "projection_dim" = ${JSON.stringify(projection)}: expected a positive integer`, { file: configPath, key: 'projection_dim' });
+
+  const weights = SafetensorsWeights.open(weightsPath);
+  const store = new CheckpointStore((key) => weights.get(key), weightsPath);
+  const text = buildClipTextProjectionModel(store, textConfig, projection, `${configPath} text_config`);
+  const vision = buildClipVisionModel(store, visionConfig, projection, `${configPath} vision_config`);
+
+  const tmp = `${dir}.${randomBytes(4).toString('hex')}.tmp`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    // Inline up to protobuf's limit; CLIP ViT-L's vision half (1.2 GB) still fits, bigger ones go external.
+    saveModel({ proto: text, baseDir: tmp }, join(tmp, 'text_model.onnx'));
+    saveModel({ proto: vision, baseDir: tmp }, join(tmp, 'vision_model.onnx'));
+    writeFileAtomic(join(tmp, 'source.json'), `${JSON.stringify({ folder, converter: CONVERTER_VERSION }, null, 1)}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return result;
+}
