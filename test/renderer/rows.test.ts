@@ -9,7 +9,7 @@ import { createAppContext } from '../../src/main/composition';
 import { dispatch } from '../../src/main/api/dispatch';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { buildStoryIndex, moveFocus, type StoryIndex } from '../../src/renderer/src/storyboard/rows';
-import { actionForKey } from '../../src/renderer/src/storyboard/shortcuts';
+import { actionFor, defaultKeymap, keyName } from '../../src/renderer/src/keyboard/keymap';
 import { dreamframeFixtureDir, repoRoot } from '../support/paths';
 
 /**
@@ -123,16 +123,17 @@ describe('moveFocus', () => {
   });
 
   it('matches the help table to keys', () => {
+    const map = defaultKeymap();
     const key = (k: string, mods: Partial<KeyboardEvent> = {}) =>
-      actionForKey({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods });
-    expect(key('j')).toEqual({ type: 'move', move: 'next' });
-    expect(key('ArrowUp')).toEqual({ type: 'move', move: 'prev' });
-    expect(key('PageDown')).toEqual({ type: 'move', move: 'nextChapter' });
-    expect(key(']')).toEqual({ type: 'move', move: 'nextSub' });
-    expect(key('End')).toEqual({ type: 'move', move: 'last' });
-    expect(key('a')).toEqual({ type: 'review', state: 'approved' });
-    expect(key('z', { ctrlKey: true })).toEqual({ type: 'undo' });
-    expect(key('Z', { ctrlKey: true, shiftKey: true })).toEqual({ type: 'redo' });
+      actionFor(map, 'storyboard', keyName({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods }));
+    expect(key('j')).toBe('nextFrame');
+    expect(key('ArrowUp')).toBe('prevFrame');
+    expect(key('PageDown')).toBe('nextChapter');
+    expect(key(']')).toBe('nextSubchapter');
+    expect(key('End')).toBe('lastFrame');
+    expect(key('a')).toBe('approveFrame');
+    expect(key('z', { ctrlKey: true })).toBe('undo');
+    expect(key('Z', { ctrlKey: true, shiftKey: true })).toBe('redo');
     expect(key('j', { ctrlKey: true })).toBeNull();
     expect(key('x')).toBeNull();
     // Shifted letters belong to the curation dock's keymap (Shift+a approves its selection).

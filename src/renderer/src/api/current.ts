@@ -1,4 +1,4 @@
-import type { ApiClient } from '../../../shared/api/client';
+import type { ApiClient } from '@shared/api/client';
 import type { ApiSetup } from './setup';
 
 /** The transport chosen at start-up; stores reach the main process only through it. */

@@ -1,6 +1,6 @@
-import type { ApiClient } from '../../../shared/api/client';
-import { ApiCallError } from '../../../shared/api/client';
-import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '../../../shared/api/contract';
+import type { ApiClient } from '@shared/api/client';
+import { ApiCallError } from '@shared/api/client';
+import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '@shared/api/contract';
 
 /**
  * Electron transport: the preload's `window.dreamframe` bridge. Errors cross contextBridge as plain

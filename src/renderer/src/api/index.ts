@@ -1,4 +1,4 @@
-import type { ApiClient } from '../../../shared/api/client';
+import type { ApiClient } from '@shared/api/client';
 import { serveMediaUrl, takeServeToken } from './token';
 import { ElectronApiClient } from './electron-client';
 import type { ApiSetup } from './setup';

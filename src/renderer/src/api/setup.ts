@@ -1,4 +1,4 @@
-import type { ApiClient } from '../../../shared/api/client';
+import type { ApiClient } from '@shared/api/client';
 import type { ConnectionStatus } from './ws-client';
 
 export type { ConnectionStatus } from './ws-client';

@@ -1,6 +1,6 @@
-import type { ApiClient, WireEvent, WireRequest, WireResponse } from '../../../shared/api/client';
-import { ApiCallError } from '../../../shared/api/client';
-import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '../../../shared/api/contract';
+import type { ApiClient, WireEvent, WireRequest, WireResponse } from '@shared/api/client';
+import { ApiCallError } from '@shared/api/client';
+import type { EventName, EventPayload, MethodInput, MethodName, MethodOutput } from '@shared/api/contract';
 
 /**
  * Serve-mode transport: one WebSocket carrying WireRequest/WireResponse/WireEvent JSON messages.

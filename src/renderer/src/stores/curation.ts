@@ -4,13 +4,12 @@ import type { ItemRef, ReviewState } from '@shared/api/entities';
 import type { SearchHit } from '@shared/api/methods-curation';
 import type { RenderInfo, RenderScope, RenderSettings } from '@shared/api/methods-render';
 import { api } from '../api/current';
-import { loadKeymap, rebind, defaultKeymap, saveKeymap, type CurationAction, type Keymap } from '../views/curation/keymap';
 import { describeError } from './errors';
 import { useStoryboardStore } from './storyboard';
 
 /**
  * Curation of the open film: filter and search, a selection for bulk review, structure edits,
- * undo/redo labels, render settings and render jobs, the full-size viewer and the keymap.
+ * undo/redo labels, render settings and render jobs, and the full-size viewer.
  * Every write goes through the API; the `data.changed` event reloads the storyboard.
  */
 
@@ -35,7 +34,8 @@ export const useCurationStore = defineStore('curation', () => {
   const history = ref<{ undo: string | null; redo: string | null }>({ undo: null, redo: null });
   const settings = ref<RenderSettings | null>(null);
   const renders = shallowRef<RenderInfo[]>([]);
-  const keymap = ref<Keymap>(loadKeymap());
+  /** The note a rejection carries, typed in the review tab and used by every reject button. */
+  const reviewNote = ref('');
   const message = ref<string | null>(null);
 
   const filmId = computed(() => storyboard.filmId);
@@ -206,14 +206,14 @@ export const useCurationStore = defineStore('curation', () => {
     return startRender({ kind: 'frames', frameIds: [frameId] }, seed);
   }
 
-  function setBinding(action: CurationAction, key: string): void {
-    keymap.value = rebind(keymap.value, action, key);
-    saveKeymap(keymap.value);
-  }
-
-  function resetKeymap(): void {
-    keymap.value = defaultKeymap();
-    saveKeymap(keymap.value);
+  /** Renders the focused frame, its subchapter or chapter, or the whole film. */
+  function renderFocused(kind: 'film' | 'chapter' | 'subchapter' | 'frame'): void {
+    const f = storyboard.focusedRow?.frame;
+    const sub = f ? storyboard.board?.subchapters.find((s) => s.id === f.subchapterId) : undefined;
+    if (kind === 'film') void startRender({ kind: 'film' });
+    else if (kind === 'chapter' && sub) void startRender({ kind: 'chapter', chapterId: sub.chapterId });
+    else if (kind === 'subchapter' && f) void startRender({ kind: 'subchapter', subchapterId: f.subchapterId });
+    else if (kind === 'frame' && f) void startRender({ kind: 'frames', frameIds: [f.id] });
   }
 
   watch([query, stateFilter, typeFilter], () => { if (panelOpen.value) void search(); });
@@ -229,9 +229,9 @@ export const useCurationStore = defineStore('curation', () => {
 
   return {
     panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
-    history, settings, renders, keymap, message, filmId,
+    history, settings, renders, reviewNote, message, filmId,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
-    insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, rerenderWithNewSeed, setBinding, resetKeymap,
+    insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, renderFocused, rerenderWithNewSeed,
   };
 });

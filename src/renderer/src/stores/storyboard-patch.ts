@@ -1,5 +1,5 @@
-import type { EventPayload } from '../../../shared/api/contract';
-import type { DialogueLine, Frame, QaPair, Storyboard } from '../../../shared/api/entities';
+import type { EventPayload } from '@shared/api/contract';
+import type { DialogueLine, Frame, QaPair, Storyboard } from '@shared/api/entities';
 
 /**
  * Which part of an open storyboard a `data.changed` event touches, and how to patch it in place.

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { EventPayload } from '../../../shared/api/contract';
-import type { Frame, ReviewState, Storyboard } from '../../../shared/api/entities';
+import type { EventPayload } from '@shared/api/contract';
+import type { Frame, ReviewState, Storyboard } from '@shared/api/entities';
 import { api } from '../api/current';
 import { buildStoryIndex, moveFocus, type FrameRow, type Move, type StoryIndex } from '../storyboard/rows';
 import { describeError } from './errors';

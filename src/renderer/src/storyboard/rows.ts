@@ -1,4 +1,4 @@
-import type { Chapter, DialogueLine, Frame, QaPair, Storyboard, Subchapter } from '../../../shared/api/entities';
+import type { Chapter, DialogueLine, Frame, QaPair, Storyboard, Subchapter } from '@shared/api/entities';
 
 /**
  * Flattens a storyboard into the rows of the virtual list: a chapter header, then for each of its
