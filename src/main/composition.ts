@@ -3,8 +3,10 @@ import type { HandlerMap } from './api/handler-types';
 import { coreHandlers } from './api/core-handlers';
 import type { JobKind } from './jobs/runner';
 import type { Project } from './project/project';
+import { curationHandlers } from './curation/api-handlers';
 import { exportHandlers } from './export/api-handlers';
 import { exportJobKind } from './export/job';
+import { modelHandlers } from './models/api-handlers';
 import { plotHandlers } from './plot/api-handlers';
 import { plotJobKind } from './plot/plot-job';
 import { renderHandlers } from './render/api-handlers';
@@ -24,9 +26,11 @@ import { styleGenerateJobKind, styleLearnJobKind } from './style/style-job';
 export const handlers: HandlerMap = {
   ...coreHandlers,
   ...renderHandlers,
+  ...curationHandlers,
   ...exportHandlers,
   ...plotHandlers,
   ...styleHandlers,
+  ...modelHandlers,
 };
 
 /** Every job kind the app's runner runs (a CLI command registers only the kind it runs itself). */

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { z } from 'zod';
 import { PlotProviderOverrides, PlotProviderSettings, PlotStructuredMode } from '../../shared/api/methods-plot';
 import { AppError } from '../../shared/errors';
+import { configDir } from '../util/app-dirs';
 import { writeFileAtomic } from '../util/atomic-write';
 
 /**
@@ -33,13 +33,8 @@ export const DEFAULT_PROVIDER: ProviderSettings = {
   apiKeyEnv: 'OPENAI_API_KEY',
 };
 
-/** The per-user config folder (DREAMFRAME_CONFIG_DIR overrides, e.g. in tests). */
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.DREAMFRAME_CONFIG_DIR) return env.DREAMFRAME_CONFIG_DIR;
-  if (process.platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'DreamFrame Studio');
-  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'DreamFrame Studio');
-  return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'dreamframe-studio');
-}
+/** The per-user config folder lives in util/app-dirs.ts (DREAMFRAME_CONFIG_DIR overrides, e.g. in tests). */
+export { configDir } from '../util/app-dirs';
 
 export function installationSettingsFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'llm-provider.json');

@@ -4,6 +4,7 @@ import {
   ReviewState, Storyboard,
 } from './entities';
 import { exportMethods } from './methods-export';
+import { modelMethods } from './methods-models';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
 import { plotMethods } from './methods-plot';
@@ -124,6 +125,7 @@ export const methods = {
   ...exportMethods,
   ...plotMethods,
   ...styleMethods,
+  ...modelMethods,
 } as const;
 
 export type Methods = typeof methods;
@@ -142,6 +144,8 @@ export const events = {
     })),
   }),
   'job.progress': Job,
+  /** The model library changed (an import finished, a model was removed, the folder moved): refetch `models.list`. */
+  'models.changed': z.object({ dir: z.string() }),
 } as const;
 
 export type Events = typeof events;
