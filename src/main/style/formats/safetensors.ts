@@ -30,14 +30,101 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
-}
-
 const BYTES_PER: Record<SafetensorsFloatDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 const MAX_HEADER = 100 * 1024 * 1024;
+
+/** Bytes per element of every dtype the safetensors format defines. */
+export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<string, number>> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1,
+  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+};
+
+/** One tensor of a safetensors header; `begin`/`end` are relative to the start of the data section. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** In header order. */
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+}
+
+/** The header length word; throws (with `code`) when it cannot be a header of a `fileSize`-byte file. */
+export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number, source: string, code = 'style.embedding_file_invalid'): number {
+  if (fileSize < 8 || first8.length < 8) throw new AppError(code, `${source}: file is ${fileSize} bytes, too short for a safetensors header`, { file: source });
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER) || Number(n) > fileSize - 8) {
+    throw new AppError(code, `${source}: header length ${n} is not plausible for a ${fileSize}-byte file (truncated, or not a safetensors file)`, { file: source });
+  }
+  return Number(n);
+}
+
+/**
+ * Parses and validates a safetensors JSON header against the size of the data section: every dtype known, every
+ * shape a list of non-negative integers, every byte range exactly numel × dtype size, and the ranges tiling the data
+ * section with no gap or overlap (the format's own rule). A data section shorter than the ranges need is reported as
+ * a truncated file. `code` is the AppError code to throw; messages name the file and the tensor.
+ */
+export function parseSafetensorsHeader(json: Uint8Array, dataLength: number, source: string, code = 'style.embedding_file_invalid'): SafetensorsHeader {
+  const fail = (message: string, details?: Record<string, unknown>): never => {
+    throw new AppError(code, `${source}: ${message}`, { file: source, ...details });
+  };
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+  } catch (err) {
+    fail(`header is not valid UTF-8 JSON (${(err as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+  const metadata: Record<string, string> = {};
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object') fail('__metadata__ is not an object');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`metadata "${k}" is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (!entry || typeof entry !== 'object' || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets) || entry.data_offsets.length !== 2) {
+      fail(`tensor "${name}" lacks shape or data_offsets`, { tensor: name });
+    }
+    const shape = entry.shape as unknown[];
+    if (!shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`, { tensor: name });
+    const dtype = String(entry.dtype);
+    const per = SAFETENSORS_DTYPE_BYTES[dtype];
+    if (per === undefined) fail(`tensor "${name}" has unknown dtype ${JSON.stringify(entry.dtype)}`, { tensor: name });
+    const [begin, end] = entry.data_offsets as unknown[];
+    if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
+      fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(entry.data_offsets)}`, { tensor: name });
+    }
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if ((end as number) - (begin as number) !== count * per) {
+      fail(`tensor "${name}" claims ${(end as number) - (begin as number)} bytes (data_offsets [${begin}, ${end}]) but shape [${shape}] ${dtype} needs ${count * per}: the header lies about its sizes`, { tensor: name });
+    }
+    entries.push({ name, dtype, shape: shape as number[], begin: begin as number, end: end as number });
+  }
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const e of byOffset) {
+    if (e.begin > covered) fail(`tensor "${e.name}" starts at data byte ${e.begin}, leaving a gap after byte ${covered}`, { tensor: e.name });
+    if (e.begin < covered) fail(`tensor "${e.name}" (data bytes ${e.begin}..${e.end}) overlaps the tensor before it (which ends at ${covered})`, { tensor: e.name });
+    covered = e.end;
+  }
+  if (covered > dataLength) {
+    const cut = byOffset.find((e) => e.end > dataLength) as SafetensorsEntry;
+    fail(`file is truncated: the header needs ${covered} data bytes but only ${dataLength} are present (tensor "${cut.name}" is cut off)`, { tensor: cut.name, needed: covered, present: dataLength });
+  }
+  if (covered < dataLength) fail(`${dataLength - covered} bytes follow the last tensor's data; the header does not describe the whole file`);
+  return { entries, metadata };
+}
 
 function fail(source: string, message: string, details?: unknown): never {
   throw new AppError('style.embedding_file_invalid', `${source}: ${message}`, details);
@@ -50,54 +137,24 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
   return n > 1 && n <= bytes.length - 8 && bytes[8] === 0x7b;
 }
 
-/** Parses a safetensors file; `source` names it in errors. Rejects overlapping or out-of-range data. */
+/** Parses a safetensors file held in memory; `source` names it in errors. Rejects overlapping or out-of-range data. */
 export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
-  if (bytes.length < 8) fail(source, `file is ${bytes.length} bytes, too short for a safetensors header`);
-  const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLen > MAX_HEADER || headerLen > bytes.length - 8) {
-    fail(source, `header length ${headerLen} exceeds the file size ${bytes.length}`);
-  }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
-  } catch (err) {
-    fail(source, `header is not valid UTF-8 JSON (${(err as Error).message})`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(source, 'header is not a JSON object');
+  const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, source);
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
+  const { entries, metadata } = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, source);
   const tensors = new Map<string, FloatTensor>();
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object') fail(source, '__metadata__ is not an object');
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(source, `metadata "${k}" is not a string`);
-        metadata[k] = v;
-      }
-      continue;
-    }
-    const entry = raw as HeaderEntry;
-    if (!entry || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets)) {
-      fail(source, `tensor "${name}" lacks shape or data_offsets`);
-    }
+  for (const entry of entries) {
     const dtype = entry.dtype as SafetensorsFloatDtype;
     if (!(dtype in BYTES_PER)) {
-      fail(source, `tensor "${name}" has dtype ${String(entry.dtype)}; only F32, F16, BF16 and F64 embeddings are supported`);
+      fail(source, `tensor "${entry.name}" has dtype ${entry.dtype}; only F32, F16, BF16 and F64 embeddings are supported`);
     }
-    const [begin, end] = entry.data_offsets;
-    const count = entry.shape.reduce((a, b) => a * b, 1);
-    if (!entry.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(source, `tensor "${name}" has an invalid shape`);
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > dataLen || end - begin !== count * BYTES_PER[dtype]) {
-      fail(source, `tensor "${name}" data_offsets [${begin}, ${end}] do not fit shape [${entry.shape}] ${dtype} in ${dataLen} data bytes`);
-    }
-    const slice = bytes.subarray(dataStart + begin, dataStart + end);
+    const slice = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
     let data: Float32Array;
     if (dtype === 'F32') data = readFloat32LE(slice);
     else if (dtype === 'F64') data = readFloat64LEAsFloat32(slice);
     else if (dtype === 'F16') data = float16ToFloat32(readUint16LE(slice));
     else data = bfloat16ToFloat32(readUint16LE(slice));
-    tensors.set(name, { shape: [...entry.shape], data });
+    tensors.set(entry.name, { shape: [...entry.shape], data });
   }
   return { tensors, metadata };
 }

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openModelSource, type ModelSource } from '../../../src/main/models/source/index';
+import { tinySd15Dir, tinySdxlDir } from '../../support/paths';
+
+/**
+ * Every checkpoint form of the tiny fixtures opens to the same diffusers state dict as the fixture's diffusers
+ * folder: bit-exact for the float32 single file; for the float16 file, within float16 rounding of the same values
+ * (round-to-nearest: |x − fp16(x)| ≤ 2⁻¹¹·|x|, plus half the smallest subnormal step 2⁻²⁵ near zero).
+ */
+
+const opened: ModelSource[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+async function open(input: string, opts: Parameters<typeof openModelSource>[1] = {}): Promise<ModelSource> {
+  const s = await openModelSource(input, opts);
+  opened.push(s);
+  return s;
+}
+
+async function compareComponents(reference: ModelSource, other: ModelSource, exact: boolean): Promise<number> {
+  let compared = 0;
+  expect(Object.keys(other.components).sort()).toEqual(Object.keys(reference.components).sort());
+  for (const [name, refMap] of Object.entries(reference.components)) {
+    const map = other.components[name as keyof typeof other.components];
+    expect(map, name).toBeDefined();
+    expect([...(map as Map<string, unknown>).keys()].sort(), `${name} keys`).toEqual([...refMap.keys()].sort());
+    for (const [key, ref] of refMap) {
+      const t = (map as typeof refMap).get(key);
+      expect(t?.shape, `${name} ${key} shape`).toEqual(ref.shape);
+      const [a, b] = await Promise.all([ref.read(), (t as NonNullable<typeof t>).read()]);
+      expect(b.length, key).toBe(a.length);
+      if (exact) {
+        expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer)), `${name} ${key} bit-exact`).toBe(true);
+      } else {
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) {
+          const allowed = Math.abs(a[i]) * 2 ** -11 + 2 ** -25;
+          worst = Math.max(worst, Math.abs(a[i] - b[i]) / allowed);
+        }
+        expect(worst, `${name} ${key}: worst error / fp16 rounding bound`).toBeLessThanOrEqual(1);
+      }
+      compared++;
+    }
+  }
+  return compared;
+}
+
+describe.each([
+  { name: 'tiny-sd15', dir: join(tinySd15Dir, 'checkpoints'), file: 'tiny-sd15', family: 'sd1', encoders: ['text_encoder'] },
+  { name: 'tiny-sdxl', dir: join(tinySdxlDir, 'checkpoints'), file: 'tiny-sdxl', family: 'sdxl', encoders: ['text_encoder', 'text_encoder_2'] },
+])('$name checkpoints', ({ dir, file, family, encoders }) => {
+  it('opens the diffusers folder with its configs, tokenizers and every component', async () => {
+    const s = await open(join(dir, 'diffusers'));
+    expect(s.family).toBe(family);
+    expect(Object.keys(s.components).sort()).toEqual(['unet', 'vae', ...encoders].sort());
+    expect(s.tokenizerDirs.tokenizer).toBe(join(dir, 'diffusers', 'tokenizer'));
+    expect(s.configs.unet.block_out_channels).toEqual([32, 64]);
+    expect(s.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.prediction).toBe('epsilon');
+    // The UNet of a diffusers folder is its own state dict: spot-check one tensor against the header.
+    expect(s.components.unet?.get('conv_in.weight')?.shape).toEqual([32, 4, 3, 3]);
+  });
+
+  it('the float32 single file (with --config) gives bit-identical tensors under the same keys', async () => {
+    const reference = await open(join(dir, 'diffusers'), { skipHash: true });
+    const single = await open(join(dir, `${file}.safetensors`), { config: join(dir, 'config'), skipHash: true });
+    expect(single.family).toBe(family);
+    expect(single.configs.unet).toEqual(reference.configs.unet);
+    const n = await compareComponents(reference, single, true);
+    expect(n).toBeGreaterThan(200);
+  });
+
+  it('the float16 single file gives the same tensors within float16 rounding', async () => {
+    const reference = await open(join(dir, 'diffusers'), { skipHash: true });
+    const half = await open(join(dir, `${file}-fp16.safetensors`), { config: join(dir, 'config'), skipHash: true });
+    for (const map of Object.values(half.components)) for (const t of map.values()) expect(t.dtype).toBe('F16');
+    await compareComponents(reference, half, false);
+  });
+
+  it('refuses the single file without --config, naming how its shapes differ from the standard family', async () => {
+    await expect(openModelSource(join(dir, `${file}.safetensors`))).rejects.toThrow(/not the standard .* architecture \(conv_in has 32 channels \(standard 320\).*pass --config/);
+  });
+});
