@@ -6,11 +6,10 @@ import { loadModelFolder, type LoadedModel, type LoadOptions } from '../loader/m
 import type { ProviderName } from '../runtime/providers';
 import { runTimer } from '../runtime/session';
 import { createScheduler, type NoiseSource, type Scheduler, type SchedulerName } from '../schedulers/index';
-import { roundHalfEven } from '../schedulers/schedule-math';
 import { encodePrompts, type Conditioning, type EmbeddingOverride } from './conditioning';
 import { decodedToUnit, encodePng, unitToUint8 } from './image-io';
 import { LearnedEmbeddings, type EmbeddingPlacement } from './learned-embeddings';
-import { BatchNoise, SeededRandom } from './rng';
+import { checkInputs, planStages, prepareLatents, type GenerationRequest, type StagePlan, type StartLatents } from './generate-steps';
 
 /**
  * Stable Diffusion pipelines on onnxruntime-node: text-to-image with classifier-free guidance, SDXL conditioning
@@ -106,8 +105,15 @@ interface StageConditioning {
 
 type ClipTokenizerLike = NonNullable<LoadedModel['tokenizer']>;
 
-function asList(value: string | string[] | undefined): string[] | undefined {
-  return value === undefined ? undefined : Array.isArray(value) ? value : [value];
+/** What the denoising stages of one generate() call share. */
+interface DenoiseRun {
+  /** Updated in place by each stage. */
+  latents: Float32Array;
+  noise: NoiseSource;
+  plan: StagePlan;
+  weighting?: boolean;
+  onStep?: (info: StepInfo) => void;
+  signal?: AbortSignal;
 }
 
 function cancelled(): AppError {
@@ -296,149 +302,89 @@ export class DiffusionPipeline {
     }
   }
 
-  /** Text-to-image (or image-to-image when `image` is given), optionally finished by an SDXL refiner. */
+  /**
+   * Text-to-image (or image-to-image when `image` is given), optionally finished by an SDXL refiner, in five
+   * named steps: check the inputs, prepare the starting latents, denoise with the base, hand off to the
+   * refiner, decode.
+   */
   async generate(opts: GenerateOptions): Promise<GenerateResult> {
     const started = performance.now();
     const runMsBefore = runTimer.ms;
     const callsBefore = runTimer.calls;
-    const info = this.model.info;
-    const prompts0 = asList(opts.prompt) ?? [];
-    if (prompts0.length === 0) throw new AppError('diffusion.bad_request', 'at least one prompt is required');
-    const perPrompt = opts.batchSize ?? 1;
-    const prompts = prompts0.flatMap((p) => Array<string>(perPrompt).fill(p));
-    const negList = asList(opts.negativePrompt);
-    const negatives = negList === undefined ? undefined : prompts0.flatMap((_, i) => Array<string>(perPrompt).fill(negList.length === 1 ? negList[0] : (negList[i] ?? '')));
-    const batch = prompts.length;
-    if (opts.refiner && (!this.model.unet.isSdxl || !opts.refiner.model.unet.isSdxl || opts.refiner.model.info.latentChannels !== info.latentChannels)) {
-      throw new AppError('diffusion.bad_request', `a refiner hand-off needs SDXL models on both sides (base ${info.family}, refiner ${opts.refiner.model.info.family})`);
-    }
-    const width = opts.image?.width ?? opts.width ?? info.defaultSize;
-    const height = opts.image?.height ?? opts.height ?? info.defaultSize;
-    const f = info.vaeScaleFactor;
-    if (width % f !== 0 || height % f !== 0 || width <= 0 || height <= 0) {
-      throw new AppError('diffusion.bad_request', `width and height must be positive multiples of ${f} for this model, got ${width}×${height}`);
-    }
-    const dims = [batch, info.latentChannels, height / f, width / f];
-    const plane = dims[1] * dims[2] * dims[3];
-    const steps = opts.steps ?? 30;
-    const guidance = opts.guidance ?? (this.model.unet.isSdxl ? 5 : 7.5);
-    const cfg = guidance > 1;
-    const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 32);
-    const seeds = prompts.map((_, b) => seed + b);
-    const generators = seeds.map((s) => new SeededRandom(s));
-    const noise: NoiseSource = opts.stepNoise ?? new BatchNoise(generators);
-    const scheduler = this.scheduleFor(opts, steps);
-    const ts = Array.from(scheduler.timesteps);
-
-    const checkLength = (arr: Float32Array, what: string) => {
-      if (arr.length !== batch * plane) {
-        throw new AppError('diffusion.bad_request', `${what} has ${arr.length} values, expected ${batch * plane} = [${dims.join(', ')}]`);
-      }
-    };
-    let latents = new Float32Array(batch * plane);
-    let first = 0;
-    if (opts.startLatents) {
-      checkLength(opts.startLatents, 'startLatents');
-      latents.set(opts.startLatents);
-      const cutoff = roundHalfEven(this.model.schedulerConfig.numTrainTimesteps * (1 - (opts.denoisingStart ?? 0)));
-      first = ts.findIndex((t) => t < cutoff);
-      if (first < 0) first = ts.length;
-    } else if (opts.image) {
-      const { mean, logvar } = await this.encodePosterior(opts.image);
-      const encoded = new Float32Array(batch * plane);
-      const per = mean.length === plane ? 0 : plane; // one image is repeated over the batch
-      const eps = opts.posteriorNoise ?? new Float32Array(batch * plane);
-      if (opts.posteriorNoise) checkLength(opts.posteriorNoise, 'posteriorNoise');
-      else generators.forEach((g, b) => g.fillNormal(eps.subarray(b * plane, (b + 1) * plane)));
-      for (let b = 0; b < batch; b++) {
-        for (let i = 0; i < plane; i++) {
-          const m = mean[b * per + i];
-          const sample = logvar ? m + Math.exp(0.5 * logvar[b * per + i]) * eps[b * plane + i] : m;
-          encoded[b * plane + i] = sample * info.scalingFactor;
-        }
-      }
-      const strength = opts.strength ?? 0.8;
-      if (!(strength > 0 && strength <= 1)) throw new AppError('diffusion.bad_request', `strength must be in (0, 1], got ${strength}`);
-      first = Math.max(steps - Math.min(Math.floor(steps * strength), steps), 0);
-      const startNoise = opts.initLatents ?? new Float32Array(batch * plane);
-      if (opts.initLatents) checkLength(opts.initLatents, 'initLatents');
-      else generators.forEach((g, b) => g.fillNormal(startNoise.subarray(b * plane, (b + 1) * plane)));
-      if (first < ts.length) scheduler.addNoise(encoded, startNoise, first, latents);
-      else latents = encoded;
-    } else {
-      if (opts.initLatents) {
-        checkLength(opts.initLatents, 'initLatents');
-        latents.set(opts.initLatents);
-      } else generators.forEach((g, b) => g.fillNormal(latents.subarray(b * plane, (b + 1) * plane)));
-      const sigma = scheduler.initNoiseSigma;
-      for (let i = 0; i < latents.length; i++) latents[i] *= sigma;
-    }
-
-    // Where the base stops: the refiner's start fraction, or an explicit denoisingEnd.
-    const endFraction = opts.refiner ? (opts.refinerStart ?? 0.75) : opts.denoisingEnd;
-    if (endFraction !== undefined && !(endFraction > 0 && endFraction < 1)) {
-      throw new AppError('diffusion.bad_request', `the denoising fraction must be in (0, 1), got ${endFraction}`);
-    }
-    const cutoff = endFraction === undefined ? -Infinity : roundHalfEven(this.model.schedulerConfig.numTrainTimesteps * (1 - endFraction));
-    const baseIndices = ts.map((_, i) => i).filter((i) => i >= first && ts[i] >= cutoff);
-    let refinerScheduler: Scheduler | undefined;
-    let refinerIndices: number[] = [];
-    if (opts.refiner) {
-      refinerScheduler = opts.refiner.scheduleFor(opts, steps);
-      const rts = Array.from(refinerScheduler.timesteps);
-      refinerIndices = rts.map((_, i) => i).filter((i) => rts[i] < cutoff);
-    }
-    const totalSteps = baseIndices.length + refinerIndices.length;
-    const size = { width, height };
-
-    const cond = await this.conditioning(prompts, negatives, cfg, size, { weighting: opts.weighting });
-    if (opts.signal?.aborted) throw cancelled();
-    await this.runStage({ stage: 'base', scheduler, indices: baseIndices, cond, latents, dims, guidance, noise, stepOffset: 0, totalSteps, onStep: opts.onStep, signal: opts.signal });
-
-    let finalPipeline: DiffusionPipeline = this;
-    if (opts.refiner && refinerScheduler) {
-      const refiner = opts.refiner;
-      const rcond = await refiner.conditioning(prompts, negatives, cfg, size, {
-        weighting: opts.weighting,
-        aestheticScore: opts.aestheticScore,
-        negativeAestheticScore: opts.negativeAestheticScore,
-      });
-      await refiner.runStage({
-        stage: 'refiner',
-        scheduler: refinerScheduler,
-        indices: refinerIndices,
-        cond: rcond,
-        latents,
-        dims,
-        guidance,
-        noise,
-        stepOffset: baseIndices.length,
-        totalSteps,
-        onStep: opts.onStep,
-        signal: opts.signal,
-      });
-      finalPipeline = refiner;
-    }
-
-    let rgb: Float32Array[] = [];
-    const images: Buffer[] = [];
+    const req = checkInputs(this.model, opts, opts.refiner?.model);
+    const scheduler = this.scheduleFor(opts, req.steps);
+    const { latents, first, noise } = await this.startLatents(req, scheduler, opts);
+    const refinerScheduler = opts.refiner?.scheduleFor(opts, req.steps);
+    const plan = planStages(req, first, scheduler, this.model, refinerScheduler);
+    const run = { latents, noise, plan, onStep: opts.onStep, signal: opts.signal, weighting: opts.weighting };
+    await this.denoise(req, scheduler, run);
+    const finalPipeline = opts.refiner && refinerScheduler
+      ? await opts.refiner.finishAsRefiner(req, refinerScheduler, { ...run, aestheticScore: opts.aestheticScore, negativeAestheticScore: opts.negativeAestheticScore })
+      : this;
     const stoppedEarly = opts.denoisingEnd !== undefined && !opts.refiner;
-    if ((opts.output ?? 'png') === 'png' && !stoppedEarly) {
-      if (opts.signal?.aborted) throw cancelled();
-      rgb = await finalPipeline.decodeLatents(latents, dims);
-      for (const img of rgb) images.push(await encodePng(unitToUint8(img), width, height));
-    }
+    const wantImages = (opts.output ?? 'png') === 'png' && !stoppedEarly;
+    const { images, rgb } = wantImages ? await finalPipeline.decode(req, latents, opts.signal) : { images: [], rgb: [] };
     return {
       images,
       rgb,
       latents,
-      latentShape: dims as [number, number, number, number],
+      latentShape: req.dims,
       provider: this.provider,
       refinerProvider: opts.refiner?.provider,
-      seeds,
-      timesteps: [...baseIndices.map((i) => ts[i]), ...refinerIndices.map((i) => refinerScheduler!.timesteps[i])],
+      seeds: req.seeds,
+      timesteps: [...plan.baseIndices.map((i) => scheduler.timesteps[i]), ...plan.refinerIndices.map((i) => refinerScheduler!.timesteps[i])],
       timings: { totalMs: performance.now() - started, sessionRunMs: runTimer.ms - runMsBefore, sessionRuns: runTimer.calls - callsBefore },
     };
+  }
+
+  /** Step 2: the starting latents (img2img encodes the source image first). */
+  private async startLatents(req: GenerationRequest, scheduler: Scheduler, opts: GenerateOptions): Promise<StartLatents> {
+    const posterior = opts.image && !opts.startLatents ? await this.encodePosterior(opts.image) : undefined;
+    return prepareLatents(req, scheduler, this.model, {
+      initLatents: opts.initLatents,
+      startLatents: opts.startLatents,
+      denoisingStart: opts.denoisingStart,
+      posterior,
+      posteriorNoise: opts.posteriorNoise,
+      stepNoise: opts.stepNoise,
+    });
+  }
+
+  /** Step 3: the base model's share of the schedule, updating `run.latents` in place. */
+  private async denoise(req: GenerationRequest, scheduler: Scheduler, run: DenoiseRun): Promise<void> {
+    const cond = await this.conditioning(req.prompts, req.negatives, req.cfg, req, { weighting: run.weighting });
+    if (run.signal?.aborted) throw cancelled();
+    await this.runStage({
+      stage: 'base', scheduler, indices: run.plan.baseIndices, cond, latents: run.latents, dims: req.dims, guidance: req.guidance,
+      noise: run.noise, stepOffset: 0, totalSteps: run.plan.totalSteps, onStep: run.onStep, signal: run.signal,
+    });
+  }
+
+  /** Step 4 (on the refiner): takes the base's latents over and runs the rest of the schedule with its own conditioning. */
+  private async finishAsRefiner(
+    req: GenerationRequest,
+    scheduler: Scheduler,
+    run: DenoiseRun & { aestheticScore?: number; negativeAestheticScore?: number },
+  ): Promise<DiffusionPipeline> {
+    const cond = await this.conditioning(req.prompts, req.negatives, req.cfg, req, {
+      weighting: run.weighting,
+      aestheticScore: run.aestheticScore,
+      negativeAestheticScore: run.negativeAestheticScore,
+    });
+    await this.runStage({
+      stage: 'refiner', scheduler, indices: run.plan.refinerIndices, cond, latents: run.latents, dims: req.dims, guidance: req.guidance,
+      noise: run.noise, stepOffset: run.plan.baseIndices.length, totalSteps: run.plan.totalSteps, onStep: run.onStep, signal: run.signal,
+    });
+    return this;
+  }
+
+  /** Step 5: VAE-decodes the final latents (with the last stage's VAE) and encodes each image as PNG. */
+  private async decode(req: GenerationRequest, latents: Float32Array, signal?: AbortSignal): Promise<{ images: Buffer[]; rgb: Float32Array[] }> {
+    if (signal?.aborted) throw cancelled();
+    const rgb = await this.decodeLatents(latents, req.dims);
+    const images: Buffer[] = [];
+    for (const img of rgb) images.push(await encodePng(unitToUint8(img), req.width, req.height));
+    return { images, rgb };
   }
 
   /** Alias of generate() for callers that think in pipeline names. */
