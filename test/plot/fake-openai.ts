@@ -149,3 +149,36 @@ export function validAnswer(key: string, b: TestBreadth): Record<string, unknown
 /** Script answering every chat request validly after `delayMs`. */
 export const validScript = (b: TestBreadth, delayMs = 0): Script => (req) =>
   ({ content: JSON.stringify(validAnswer(req.node ?? '?', b)), delayMs });
+
+/**
+ * What a real (small) model writes: valid under the JSON Schema we send, but loose about the rules the
+ * prompt states — no {Keyword} and no ((emphasis)) in the style description, locations longer than two
+ * words (the release film has "path leading from the city gates"), a chapter scene the locations do not
+ * list, padding and line breaks around values, a who/when question.
+ */
+export function looseAnswer(key: string, b: TestBreadth): Record<string, unknown> {
+  const valid = validAnswer(key, b) as any;
+  const pad = (s: string) => `  ${s}\n `;
+  if (key === 'film') {
+    const locations = ['path leading from the city gates', 'old stone bridge over the river', ...LOCATIONS.slice(0, 10).map(pad)];
+    return {
+      ...valid,
+      title: pad(valid.title),
+      overview: `${valid.overview}\n\n   It ends at dawn.`,
+      styleDescription: 'warm lantern light, muted teal shadows,   film grain, dramatic contrast',
+      styleKeyword: ' Dramatic ',
+      locations,
+      characters: valid.characters.map((c: any) => ({ ...c, name: pad(c.name) })),
+      chapters: valid.chapters.map((c: any, i: number) => ({
+        ...c,
+        scene: i === 0 ? ['Path leading from the city gates', 'the lighthouse'] : [LOCATIONS[i % 10]],
+        qa: i === 1 ? { question: 'Who keeps the lantern lit?', answer: 'Lila does.' } : c.qa,
+      })),
+    };
+  }
+  if (!key.includes('.s')) return { ...valid, subchapters: valid.subchapters.map((s: any) => ({ ...s, summary: pad(s.summary) })) };
+  return { ...valid, frames: valid.frames.map((f: any) => ({ ...f, description: pad(f.description), location: pad(f.location) })) };
+}
+
+/** Script answering every chat request with looseAnswer (bare JSON, no code fences). */
+export const looseScript = (b: TestBreadth): Script => (req) => ({ content: JSON.stringify(looseAnswer(req.node ?? '?', b)) });

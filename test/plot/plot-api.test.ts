@@ -6,7 +6,7 @@ import { methods } from '../../src/shared/api/contract';
 import { createProject } from '../../src/main/project/project';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
 import { TestWsClient } from '../support/ws-client';
-import { startFakeOpenAI, validScript, type FakeServer } from './fake-openai';
+import { looseScript, startFakeOpenAI, validScript, type FakeServer } from './fake-openai';
 import { SMALL } from './helpers';
 
 const SECRET = 'sk-test-7f3a9c1e5b2d4f6a8c0e2b4d6f8a0c2e';
@@ -77,7 +77,7 @@ describe('plot.* over the serve-mode WebSocket', () => {
     expect((await waitJob(job.id)).status).toBe('done');
     let tree = await call('plot.tree', { filmId });
     expect(tree.nodes.map((n: any) => [n.key, n.status])).toEqual([['film', 'done'], ['c0', 'pending'], ['c1', 'pending'], ['c2', 'pending']]);
-    expect(tree.nodes[0]).toMatchObject({ model: 'fake-small', templateVersion: 'builtin-1', usage: { requests: 1, promptTokens: 100 } });
+    expect(tree.nodes[0]).toMatchObject({ model: 'fake-small', templateVersion: 'builtin-1', usage: { requests: 1, promptTokens: 100 }, warnings: [] });
     // The key reached the server as the bearer token.
     expect(llm.log[llm.log.length - 1].authorization).toBe(`Bearer ${SECRET}`);
 
@@ -124,6 +124,20 @@ describe('plot.* over the serve-mode WebSocket', () => {
     expect(tree.nodes.find((x: any) => x.key === 'c0.s1').templateVersion).toBe('custom-1');
     expect(tree.nodes.find((x: any) => x.key === 'c1.s1').templateVersion).toBe('builtin-1');
     expect((await call('plot.templates.reset', { level: 3 })).version).toBe('builtin-1');
+  });
+
+  it('carries what was repaired in a loosely written answer on the node (tree and detail)', async () => {
+    llm.script = looseScript(SMALL);
+    const { filmIds, job } = await call('plot.create', { themes: ['loose'], breadth: SMALL, expandUntil: 1 });
+    expect((await waitJob(job.id)).status).toBe('done');
+    const tree = await call('plot.tree', { filmId: filmIds[0] });
+    expect(tree.nodes[0]).toMatchObject({ key: 'film', status: 'done' });
+    expect(tree.nodes[0].warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^styleDescription: had no \{Dramatic\}/)]));
+    const node = await call('plot.node', { filmId: filmIds[0], key: 'film' });
+    expect(node.warnings).toEqual(tree.nodes[0].warnings);
+    // The raw answer is kept as the model wrote it; the result is what was committed.
+    expect(JSON.parse(node.rawAnswer).styleDescription).not.toContain('{Dramatic}');
+    expect(node.result.styleDescription).toContain('{Dramatic}');
   });
 
   it('never writes the API key into the project database files', async () => {

@@ -7,14 +7,15 @@ import { extractJson } from '../../src/main/plot/extract-json';
 import { Limiter } from '../../src/main/plot/limiter';
 import { assembleFramePrompt, substituteLookalikes } from '../../src/main/story/lookalike';
 import { retryAfterMs } from '../../src/main/plot/retry';
-import { level1Schema, styleKeywordProblem, DEFAULT_BREADTH } from '../../src/main/plot/schemas';
+import { jsonSchemaOf, level1Schema, level3Schema, styleKeywordProblem, DEFAULT_BREADTH } from '../../src/main/plot/schemas';
+import { prepareAnswer, reviewLevel1 } from '../../src/main/plot/answer-repair';
 import { EncryptedFileSecretStore, type StringEncryptor } from '../../src/main/plot/secret-store';
 import { readInstallationSettings, resolveProvider, writeInstallationSettings, writeProjectProvider } from '../../src/main/plot/settings';
 import { BUILTIN_TEMPLATES, fillTemplate } from '../../src/main/plot/templates';
 import OpenAI from 'openai';
 import { tinySd15Dir } from '../support/paths';
 import { validAnswer } from './fake-openai';
-import { newProject } from './helpers';
+import { SMALL, newProject } from './helpers';
 
 const cast = [
   { name: 'Darius', lookalike: 'a man looks like Gerard Butler in brown' },
@@ -50,20 +51,77 @@ describe('tolerant JSON extraction', () => {
   });
 });
 
-describe('level-1 validation', () => {
-  it('accepts the test answer and names each broken rule', () => {
-    const schema = level1Schema({ ...DEFAULT_BREADTH, chapters: 3 });
-    const good = validAnswer('film', { ...DEFAULT_BREADTH, chapters: 3 }) as any;
+describe('level-1 validation and repair', () => {
+  const b3 = { ...DEFAULT_BREADTH, chapters: 3 };
+  it('fails validation only on what makes the film unusable, naming each field', () => {
+    const schema = level1Schema(b3);
+    const good = validAnswer('film', b3) as any;
     expect(schema.safeParse(good).success).toBe(true);
-    const bad = { ...good, styleKeyword: 'Dark Fantasy', locations: ["Mary's house", ...good.locations.slice(1)],
-      chapters: good.chapters.map((c: any, i: number) => (i === 0 ? { ...c, scene: ['moon'], qa: { question: 'Is it?', answer: 'yes' } } : c)) };
+    const bad = { ...good, styleKeyword: 'Dark Fantasy', overview: '  ', locations: good.locations.slice(0, 5),
+      chapters: good.chapters.slice(0, 2), characters: [{ ...good.characters[0], role: 'hero' }] };
     const msgs = schema.safeParse(bad).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(msgs).toEqual(expect.arrayContaining([
       expect.stringMatching(/^styleKeyword: must be one word/),
-      expect.stringMatching(/^locations\.0: .*names an owner/),
-      expect.stringMatching(/^chapters\.0\.scene\.0: "moon" is not one of the locations/),
-      expect.stringMatching(/^chapters\.0\.qa\.question: must be a what\/why\/how\/where question/),
+      expect.stringMatching(/^overview: /),
+      expect.stringMatching(/^locations: .*>=12/),
+      expect.stringMatching(/^chapters: .*>=3/),
+      expect.stringMatching(/^characters\.0\.role: /),
     ]));
+    expect(msgs).toHaveLength(5);
+  });
+  it('states counts, lengths, enums and the keyword pattern in the JSON Schema sent to the server', () => {
+    const js = jsonSchemaOf(level1Schema(b3)) as any;
+    expect(js.properties.chapters).toMatchObject({ minItems: 3, maxItems: 3 });
+    expect(js.properties.locations).toMatchObject({ minItems: 12, items: { minLength: 1 } });
+    expect(js.properties.characters).toMatchObject({ minItems: 1, maxItems: 3 });
+    expect(js.properties.characters.items.properties.role.enum).toEqual(['main', 'supporting']);
+    expect(js.properties.styleKeyword.pattern).toBe('^[A-Za-z]+$');
+    const l3 = jsonSchemaOf(level3Schema({ ...b3, frames: 5, dialogueLines: 4, qaPairs: 2 })) as any;
+    expect(l3.properties.frames).toMatchObject({ minItems: 5, maxItems: 5 });
+    expect(l3.properties.dialogue.items.properties.afterFrame).toMatchObject({ type: 'integer', minimum: 1, maximum: 5 });
+  });
+  it('repairs the cosmetic rules and says what it did', () => {
+    const good = validAnswer('film', b3) as any;
+    const loose = {
+      ...good, styleDescription: 'soft light, teal shadows', locations: ["Mary's house", 'a path by the old mill', ...good.locations, 'Forest'],
+      chapters: good.chapters.map((c: any, i: number) => (i === 0 ? { ...c, scene: ['The Forest', 'moon'], qa: { question: 'Is it?', answer: 'yes' } } : c)),
+      characters: [...good.characters, { ...good.characters[0] }].slice(1),
+    };
+    const parsed = level1Schema(b3).parse(loose);
+    const { value, warnings, issues } = reviewLevel1(parsed);
+    expect(issues).toEqual([]);
+    expect(value.styleDescription).toBe('soft light, teal shadows, {Dramatic}');
+    expect(value.locations).toEqual(["Mary's house", 'a path by the old mill', ...good.locations, 'moon']);
+    expect(value.chapters[0].scene).toEqual(['forest', 'moon']);
+    expect(warnings).toEqual([
+      'styleDescription: had no {Dramatic}; appended it',
+      'styleDescription: no key phrase in ((double parentheses)); kept without emphasis',
+      'locations: "Forest" is listed twice; kept once',
+      'locations: 1 with more than two words, kept as written: "a path by the old mill"',
+      'locations: "Mary\'s house" name an owner; kept as written',
+      'chapters.0.qa: a "other" question, not what/why/how/where; kept as written ("Is it?")',
+      'chapters.0.scene: "moon" is not one of the locations; added it to them',
+    ]);
+    expect(reviewLevel1({ ...parsed, styleDescription: 'dramatic light, ((fog))' }).value.styleDescription).toBe('{Dramatic} light, ((fog))');
+  });
+  it('prepares raw JSON: whitespace, lists longer than asked, enum spellings, keyword in braces, afterFrame out of range', () => {
+    const good = validAnswer('film', b3) as any;
+    const raw = { ...good, title: ' The  Title\n', styleKeyword: '{Dramatic}', chapters: [...good.chapters, good.chapters[0]],
+      characters: good.characters.map((c: any, i: number) => (i === 0 ? { ...c, role: 'Main', gender: 'female' } : c)) };
+    const { value, warnings } = prepareAnswer(1, raw, b3) as { value: any; warnings: string[] };
+    expect(value).toMatchObject({ title: 'The Title', styleKeyword: 'Dramatic', characters: [{ role: 'main', gender: 'woman' }, {}, {}] });
+    expect(value.chapters).toHaveLength(3);
+    expect(warnings).toEqual([
+      'chapters: 4 given, 3 asked; kept the first 3',
+      'characters.0.gender: "female" read as "woman"',
+      'styleKeyword: "{Dramatic}" read as "Dramatic"',
+      'trimmed extra whitespace in 1 field(s)',
+    ]);
+    const l3 = validAnswer('c0.s0', SMALL) as any;
+    l3.dialogue[0].afterFrame = 9;
+    const p3 = prepareAnswer(3, l3, SMALL) as { value: any; warnings: string[] };
+    expect(p3.value.dialogue[0].afterFrame).toBe(SMALL.frames);
+    expect(p3.warnings).toEqual([`dialogue.0.afterFrame: 9 is not a frame 1–${SMALL.frames}; placed after frame ${SMALL.frames}`]);
   });
   it('checks the keyword is a single CLIP token with the real tokenizer', () => {
     const tok = ClipTokenizer.fromDir(join(tinySd15Dir, 'pipeline/tokenizer'));

@@ -37,6 +37,7 @@ function nodeView(ctx: AppContext, r: NodeRow): PlotNode {
     templateVersion: version,
     usage: { requests: r.requests, promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens },
     error: error && { code: error.code, message: error.message },
+    warnings: JSON.parse(r.warnings_json) as string[],
     finishedAt: r.finished_at,
   };
 }

@@ -9,8 +9,8 @@ import type { ProviderSettings, StructuredMode } from './settings';
 /**
  * The one place that talks to an OpenAI-compatible server (through the `openai` package). Adds what
  * plot generation needs on top: a shared concurrency limit, retries with backoff that honour
- * Retry-After, structured output with a fallback chain, tolerant JSON extraction, validation with
- * re-asks that quote the errors, and token accounting.
+ * Retry-After, structured output with a fallback chain, tolerant JSON extraction, repairs of what is
+ * cosmetic (reported as warnings), validation with re-asks that quote the errors, and token accounting.
  */
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
@@ -31,6 +31,10 @@ export interface StructuredRequest<T> {
   name: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Runs on the parsed JSON before validation: cosmetic repairs, each reported as a warning. */
+  prepare?: (value: unknown) => { value: unknown; warnings: string[] };
+  /** Runs on the validated answer: more repairs (warnings), and issues that still call for a re-ask. */
+  review?: (value: T) => { value: T; warnings: string[]; issues: string[] };
 }
 
 export interface StructuredResult<T> {
@@ -38,6 +42,8 @@ export interface StructuredResult<T> {
   raw: string;
   usage: Usage;
   model: string;
+  /** What was repaired in the accepted answer (empty when it followed every rule). */
+  warnings: string[];
 }
 
 /** An answer that stayed invalid after every re-ask; carries the last raw answer for inspection. */
@@ -109,9 +115,17 @@ export class LlmClient {
       if ('error' in extracted) {
         issues = [extracted.error];
       } else {
-        const parsed = req.schema.safeParse(extracted.value);
-        if (parsed.success) return { value: parsed.data, raw, usage, model };
-        issues = formatIssues(parsed.error);
+        const prepared = req.prepare ? req.prepare(extracted.value) : { value: extracted.value, warnings: [] };
+        const parsed = req.schema.safeParse(prepared.value);
+        if (parsed.success) {
+          const reviewed = req.review ? req.review(parsed.data) : { value: parsed.data, warnings: [], issues: [] };
+          if (reviewed.issues.length === 0) {
+            return { value: reviewed.value, raw, usage, model, warnings: [...prepared.warnings, ...reviewed.warnings] };
+          }
+          issues = reviewed.issues;
+        } else {
+          issues = formatIssues(parsed.error);
+        }
       }
       messages.push({ role: 'assistant', content: raw });
       messages.push({

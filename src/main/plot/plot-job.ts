@@ -9,14 +9,15 @@ import type { JobContext, JobKind } from '../jobs/runner';
 import { InvalidAnswerError, LlmClient, LlmRequestError, emptyUsage } from './llm-client';
 import { buildMessages, nodeVars } from './prompt-context';
 import { stmt } from './stmt';
-import { jsonSchemaOf, level1Schema, level2Schema, level3Schema } from './schemas';
+import { prepareAnswer, reviewLevel1, reviewLevel2, reviewLevel3 } from './answer-repair';
+import { jsonSchemaOf, level1Schema, level2Schema, level3Schema, type Level1Answer, type Level2Answer, type Level3Answer } from './schemas';
 import { resolveApiKey } from './secret-store';
 import { readProjectSetting, resolveProvider } from './settings';
 import { ClipTokenizer } from '../diffusion/tokenizer/clip-tokenizer';
 import { getTemplate, type Level } from './templates';
 import {
   commitLevel1, commitLevel2, commitLevel3, listNodes, markNodeFailed, pendingNodes, readPlotFilm, requeueFailed,
-  type NodeRow, type PlotFilm,
+  type NodeMeta, type NodeRow, type PlotFilm,
 } from './tree-store';
 
 /**
@@ -69,17 +70,25 @@ function keywordTokenizer(dir: string): (text: string) => string[] {
   return (text) => tok.tokenize(text);
 }
 
-const schemaCache = new Map<string, { schema: z.ZodType<unknown>; jsonSchema: Record<string, unknown> }>();
+interface AnswerSpec {
+  schema: z.ZodType<unknown>;
+  jsonSchema: Record<string, unknown>;
+  review: (value: unknown) => { value: unknown; warnings: string[]; issues: string[] };
+}
+
+const specCache = new Map<string, AnswerSpec>();
 
 /** Schemas depend only on level and breadth; building them (and their JSON Schema) per node is wasted work. */
-function schemaFor(level: Level, f: PlotFilm, tokenizerDir: string | null) {
+function specFor(level: Level, f: PlotFilm, tokenizerDir: string | null): AnswerSpec {
   const b = f.config.breadth;
   const key = `${level}:${JSON.stringify(b)}:${level === 1 ? tokenizerDir ?? '' : ''}`;
-  let hit = schemaCache.get(key);
+  let hit = specCache.get(key);
   if (!hit) {
     const tokenize = level === 1 && tokenizerDir ? keywordTokenizer(tokenizerDir) : undefined;
-    const schema = (level === 1 ? level1Schema(b, tokenize) : level === 2 ? level2Schema(b) : level3Schema(b)) as z.ZodType<unknown>;
-    schemaCache.set(key, (hit = { schema, jsonSchema: jsonSchemaOf(schema) }));
+    const schema = (level === 1 ? level1Schema(b) : level === 2 ? level2Schema(b) : level3Schema(b)) as z.ZodType<unknown>;
+    const review = (v: unknown) => (level === 1 ? reviewLevel1(v as Level1Answer, tokenize)
+      : level === 2 ? reviewLevel2(v as Level2Answer) : reviewLevel3(v as Level3Answer));
+    specCache.set(key, (hit = { schema, jsonSchema: jsonSchemaOf(schema), review }));
   }
   return hit;
 }
@@ -89,15 +98,17 @@ async function runNode(db: Database.Database, events: EventBus, run: FilmRun, no
   const { film, client } = run;
   const level = node.level;
   const template = getTemplate(db, film.config.templates[level]);
-  const { schema, jsonSchema } = schemaFor(level, film, tokenizerDir);
+  const { schema, jsonSchema, review } = specFor(level, film, tokenizerDir);
   const messages = buildMessages(template, level, nodeVars(db, film.filmId, node, film.config.breadth), jsonSchema);
-  const meta = { templateId: template.id, model: client.settings.model, usage: emptyUsage() };
+  const meta: NodeMeta = { templateId: template.id, model: client.settings.model, usage: emptyUsage(), warnings: [] };
   try {
     const res = await client.completeJson({
       messages, schema, jsonSchema, name: `dreamframe_plot_level${level}`, signal,
       headers: { 'x-dreamframe-node': node.key, 'x-dreamframe-film': String(film.filmId) },
+      prepare: (v) => prepareAnswer(level, v, film.config.breadth),
+      review,
     });
-    Object.assign(meta, { model: res.model, usage: res.usage });
+    Object.assign(meta, { model: res.model, usage: res.usage, warnings: res.warnings });
     if (level === 1) {
       commitLevel1(db, film.filmId, node.id, res.value as never, meta, res.raw);
       events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'film', ids: [film.filmId] }, { type: 'character', ids: [] }, { type: 'chapter', ids: [] }, { type: 'qa', ids: [] }] });

@@ -10,7 +10,7 @@ import type { Level } from './templates';
 
 /**
  * Persistence of a generated film: plot_film (breadth, pinned provider fields, template ids),
- * plot_node (one row per request unit), and the commit of each node's answer into the ordinary
+ * plot_node (one row per request unit, with the warnings of what was repaired in its answer), and the commit of each node's answer into the ordinary
  * story tables in one transaction, so the storyboard fills in as answers arrive and a crash loses
  * at most the answers still in flight.
  */
@@ -35,7 +35,7 @@ export interface NodeRow {
   id: number; film_id: number; level: Level; key: string; chapter_pos: number | null; subchapter_pos: number | null;
   status: 'pending' | 'done' | 'failed'; template_id: number | null; model: string | null; requests: number;
   prompt_tokens: number; completion_tokens: number; raw_answer: string | null; result_json: string | null;
-  error_json: string | null; finished_at: string | null;
+  error_json: string | null; warnings_json: string; finished_at: string | null;
 }
 
 export const nodeKey = (level: Level, c?: number, s?: number): string =>
@@ -113,15 +113,22 @@ export function markForRegeneration(db: Database.Database, filmId: number, key: 
   })();
 }
 
-export interface NodeMeta { templateId: number; model: string; usage: Usage }
+export interface NodeMeta {
+  templateId: number;
+  model: string;
+  usage: Usage;
+  /** What was repaired in the accepted answer; shown to the curator on the node. */
+  warnings?: string[];
+}
 
 function finishNode(db: Database.Database, nodeId: number, status: 'done' | 'failed', meta: NodeMeta, raw: string | null,
   result: unknown, error: ApiErrorPayload | null): void {
   stmt(db, `UPDATE plot_node SET status = ?, template_id = ?, model = ?, requests = requests + ?,
       prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, raw_answer = ?,
-      result_json = ?, error_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
+      result_json = ?, error_json = ?, warnings_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
     .run(status, meta.templateId, meta.model, meta.usage.requests, meta.usage.promptTokens, meta.usage.completionTokens,
-      raw, result === null ? null : JSON.stringify(result), error ? JSON.stringify(error) : null, nodeId);
+      raw, result === null ? null : JSON.stringify(result), error ? JSON.stringify(error) : null,
+      JSON.stringify(status === 'done' ? meta.warnings ?? [] : []), nodeId);
 }
 
 export function markNodeFailed(db: Database.Database, nodeId: number, meta: NodeMeta, raw: string | null, error: ApiErrorPayload): void {

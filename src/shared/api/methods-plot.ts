@@ -64,6 +64,8 @@ export const PlotNode = z.object({
   templateVersion: z.string().nullable(),
   usage: PlotUsage,
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** What was repaired in the node's accepted answer (keyword put in braces, extra items cut, ...). */
+  warnings: z.array(z.string()),
   finishedAt: z.string().nullable(),
 });
 export type PlotNode = z.infer<typeof PlotNode>;
