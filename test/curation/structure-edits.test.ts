@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { createProjectWithSample } from '../../src/main/app/context';
 import { openProject } from '../../src/main/project/project';
 import { editItem, redo, undo } from '../../src/main/story/edits';
-import { undoRedoLabels } from '../../src/main/story/edit-history';
+import { undoRedoLabels } from '../../src/main/db/edit-log';
 import { getStoryboard, listFilms } from '../../src/main/story/film-reader';
 import {
   deleteDialogue, deleteFrame, insertDialogue, insertFrame, moveDialogue, moveFrame,
-} from '../../src/main/story/structure-edits';
+} from '../../src/main/curation/structure-edits';
 import { useTempDir } from '../support/tmp';
 
 /**

@@ -1,9 +1,10 @@
 import type { Job } from '../../shared/api/entities';
-import { AppError } from '../../shared/errors';
 import { appVersion } from '../app/version';
+import { mutate } from '../db/mutation';
 import { importStoryJsFile } from '../import/story-js';
 import { listJobs } from '../jobs/job-store';
-import { editItem, redo, setReview, touchedEntities, undo } from '../story/edits';
+import { editItem, redo, setReview, undo } from '../story/edits';
+import { deleteFilm } from '../story/film-writer';
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, getStoryboardItems, listCharacters, listFilms,
 } from '../story/film-reader';
@@ -28,56 +29,37 @@ export const coreHandlers = {
   'films.storyboard': (ctx, { filmId }) => getStoryboard(ctx.requireProject().db, filmId),
   'films.storyboardItems': (ctx, { filmId, ...ids }) => getStoryboardItems(ctx.requireProject().db, filmId, ids),
   'films.importStoryJs': (ctx, { path }) => {
-    const report = importStoryJsFile(ctx.requireProject(), path);
-    ctx.events.emit('data.changed', { filmId: report.filmId, entities: [{ type: 'film', ids: [report.filmId] }] });
-    return report;
+    const project = ctx.requireProject();
+    return mutate(ctx.writer(), () => importStoryJsFile(project, path));
   },
-  'films.delete': (ctx, { filmId }) => {
-    const { changes } = ctx.requireProject().db.prepare('DELETE FROM film WHERE id = ?').run(filmId);
-    if (changes === 0) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
-    ctx.events.emit('data.changed', { filmId, entities: [{ type: 'film', ids: [filmId] }] });
+  'films.delete': (ctx, { filmId }) => mutate(ctx.writer(), ({ db }) => {
+    deleteFilm(db, filmId);
     return { deleted: true };
-  },
+  }),
   'characters.list': (ctx, { filmId }) => listCharacters(ctx.requireProject().db, filmId),
 
-  'frames.update': (ctx, { frameId, ...fields }) => {
-    const db = ctx.requireProject().db;
-    const filmId = editItem(db, { type: 'frame', id: frameId, values: defined(fields), label: `Edit frame ${frameId}` });
-    ctx.events.emit('data.changed', { filmId, entities: [{ type: 'frame', ids: [frameId] }] });
+  'frames.update': (ctx, { frameId, ...fields }) => mutate(ctx.writer(), ({ db }) => {
+    editItem(db, { type: 'frame', id: frameId, values: defined(fields), label: `Edit frame ${frameId}` });
     return getFrame(db, frameId);
-  },
-  'dialogue.update': (ctx, { id, ...fields }) => {
-    const db = ctx.requireProject().db;
-    const filmId = editItem(db, { type: 'dialogue', id, values: defined(fields), label: `Edit dialogue line ${id}` });
-    ctx.events.emit('data.changed', { filmId, entities: [{ type: 'dialogue', ids: [id] }] });
+  }),
+  'dialogue.update': (ctx, { id, ...fields }) => mutate(ctx.writer(), ({ db }) => {
+    editItem(db, { type: 'dialogue', id, values: defined(fields), label: `Edit dialogue line ${id}` });
     return getDialogueLine(db, id);
-  },
-  'qa.update': (ctx, { id, ...fields }) => {
-    const db = ctx.requireProject().db;
-    const filmId = editItem(db, { type: 'qa', id, values: defined(fields), label: `Edit QA pair ${id}` });
-    ctx.events.emit('data.changed', { filmId, entities: [{ type: 'qa', ids: [id] }] });
+  }),
+  'qa.update': (ctx, { id, ...fields }) => mutate(ctx.writer(), ({ db }) => {
+    editItem(db, { type: 'qa', id, values: defined(fields), label: `Edit QA pair ${id}` });
     return getQaPair(db, id);
-  },
+  }),
   'review.set': (ctx, { items, state, note }) => {
-    const { updated, byFilm } = setReview(ctx.requireProject().db, items, state, note);
-    for (const [filmId, refs] of byFilm) {
-      const types = ['frame', 'dialogue', 'qa'] as const;
-      ctx.events.emit('data.changed', {
-        filmId,
-        entities: types.map((type) => ({ type, ids: refs.filter((r) => r.type === type).map((r) => r.id) }))
-          .filter((e) => e.ids.length > 0),
-      });
-    }
+    const { updated } = mutate(ctx.writer(), ({ db }) => setReview(db, items, state, note));
     return { updated };
   },
   'edits.undo': (ctx, { filmId }) => {
-    const rec = undo(ctx.requireProject().db, filmId);
-    if (rec) ctx.events.emit('data.changed', { filmId, entities: touchedEntities(rec.changes) });
+    const rec = mutate(ctx.writer(), ({ db }) => undo(db, filmId));
     return { edit: rec && { id: rec.id, label: rec.label, at: rec.at } };
   },
   'edits.redo': (ctx, { filmId }) => {
-    const rec = redo(ctx.requireProject().db, filmId);
-    if (rec) ctx.events.emit('data.changed', { filmId, entities: touchedEntities(rec.changes) });
+    const rec = mutate(ctx.writer(), ({ db }) => redo(db, filmId));
     return { edit: rec && { id: rec.id, label: rec.label, at: rec.at } };
   },
 

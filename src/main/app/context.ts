@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { MethodName, ProjectInfo } from '../../shared/api/contract';
 import { AppError } from '../../shared/errors';
 import { importFilmDocumentFile } from '../import/film-document';
+import type { WriteTarget } from '../db/mutation';
 import { createProject, openProject, type Project } from '../project/project';
 import { resourcesDir } from '../util/resources';
 import { JobRunner, type JobKind } from '../jobs/runner';
@@ -76,6 +77,11 @@ export class AppContext {
   requireProject(): Project {
     if (!this.current) throw new AppError('no_project', 'No project is open');
     return this.current;
+  }
+
+  /** Where writes go (`mutate(ctx.writer(), …)`): the open project's database and this app's event bus. */
+  writer(): WriteTarget {
+    return { db: this.requireProject().db, events: this.events };
   }
 
   projectInfo(): ProjectInfo | null {

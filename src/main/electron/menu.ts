@@ -1,5 +1,6 @@
 import { dialog, Menu, type BrowserWindow, type MenuItemConstructorOptions } from 'electron';
 import type { AppContext } from '../app/context';
+import { mutate } from '../db/mutation';
 import { importStoryJsFile } from '../import/story-js';
 import { writeLastProject } from './recent-project';
 
@@ -34,8 +35,8 @@ export function buildMenu(ctx: AppContext, win: BrowserWindow, userData: string)
             const r = await dialog.showOpenDialog(win, { filters: [{ name: 'story_js', extensions: ['json'] }], properties: ['openFile'] });
             if (r.canceled || !r.filePaths[0]) return;
             try {
-              const rep = importStoryJsFile(ctx.requireProject(), r.filePaths[0]);
-              ctx.events.emit('data.changed', { filmId: rep.filmId, entities: [{ type: 'film', ids: [rep.filmId] }] });
+              const project = ctx.requireProject();
+              mutate(ctx.writer(), () => importStoryJsFile(project, r.filePaths[0]));
             } catch (err) {
               report(err);
             }

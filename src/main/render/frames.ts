@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
-import { assembleFramePrompt, type NamedCharacter } from '../story/lookalike';
 import { DEFAULT_NEGATIVE_PROMPT } from './prompt';
 
 /** Frames to render, in film order, each with its index in the whole film (the seed policy uses it). */
@@ -58,19 +57,8 @@ export function parseScopeSpec(db: Database.Database, filmId: number, spec: stri
   return { kind: 'subchapter', subchapterId: s.id };
 }
 
-export function filmCharacters(db: Database.Database, filmId: number): NamedCharacter[] {
-  return db.prepare('SELECT name, lookalike FROM character WHERE film_id = ? ORDER BY position').all(filmId) as NamedCharacter[];
-}
-
-export function filmKeyword(db: Database.Database, filmId: number): string {
-  const row = db.prepare('SELECT style_keyword FROM film WHERE id = ?').get(filmId) as { style_keyword: string } | undefined;
-  if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
-  return row.style_keyword;
-}
-
-export function framePrompt(db: Database.Database, filmId: number, description: string): string {
-  return assembleFramePrompt(filmKeyword(db, filmId), description, filmCharacters(db, filmId));
-}
+// The frame prompt is the story's (src/main/story/frame-prompt.ts); re-exported for the render job.
+export { filmKeyword, framePrompt } from '../story/frame-prompt';
 
 export function negativePromptOf(settings: RenderSettings): string {
   return settings.negativePrompt ?? DEFAULT_NEGATIVE_PROMPT;

@@ -1,105 +1,14 @@
 import type Database from 'better-sqlite3';
 import type { ItemRef, ReviewState } from '../../shared/api/entities';
-import { AppError } from '../../shared/errors';
+import {
+  assertEditable, readValues, reapplyNextEdit, revertLastEdit, touchedEntities, type EditRecord, type Table, type Values,
+} from '../db/edit-log';
+import { mutate } from '../db/mutation';
 import { filmIdOf } from './film-reader';
 
-/**
- * Every curator edit is stored as an invertible record in edit_log (the changed columns before and
- * after), written in the same transaction as the edit itself, so undo/redo survive restarts.
- */
-
-type Table = 'frame' | 'dialogue_line' | 'qa_pair' | 'render';
-export type Values = Record<string, string | number | null>;
-/**
- * One row's change. Both sides set: an update of those columns. `before` null: the edit inserted
- * the row (`after` is the whole row); `after` null: the edit deleted it (`before` is the whole row).
- */
-export interface Change { table: Table; id: number; before: Values | null; after: Values | null }
+/** Curator edits of story items: field edits, review state, undo/redo (all through the edit log). */
 
 const TABLE_OF: Record<ItemRef['type'], Table> = { frame: 'frame', dialogue: 'dialogue_line', qa: 'qa_pair' };
-const EDITABLE: Record<Table, readonly string[]> = {
-  frame: ['description', 'scene', 'stale', 'review_state', 'review_note', 'reviewed_at'],
-  dialogue_line: ['text', 'speaker', 'after_frame', 'seq', 'review_state', 'review_note', 'reviewed_at'],
-  qa_pair: ['question', 'answer', 'kind', 'review_state', 'review_note', 'reviewed_at'],
-  // Renders are only ever inserted or deleted with their frame, never updated by an edit.
-  render: [],
-};
-/** Columns moved by structure edits (insert, delete, reorder); not editable through editItem. */
-const STRUCTURAL: Record<Table, readonly string[]> = {
-  frame: ['position'], dialogue_line: ['after_frame', 'seq'], qa_pair: ['position'], render: [],
-};
-
-function assertColumns(table: Table, values: Values): void {
-  for (const col of Object.keys(values)) {
-    if (!EDITABLE[table].includes(col)) throw new AppError('invalid_field', `${table}.${col} cannot be edited`, { table, col });
-  }
-}
-
-function applyValues(db: Database.Database, table: Table, id: number, values: Values, structural = false): void {
-  const cols = Object.keys(values);
-  if (cols.length === 0) return;
-  if (structural) {
-    for (const col of cols) {
-      if (!EDITABLE[table].includes(col) && !STRUCTURAL[table].includes(col)) {
-        throw new AppError('invalid_field', `${table}.${col} cannot be edited`, { table, col });
-      }
-    }
-  } else assertColumns(table, values);
-  const sql = `UPDATE ${table} SET ${cols.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @__id`;
-  db.prepare(sql).run({ ...values, __id: id });
-}
-
-const ROW_COLUMN = /^[a-z_][a-z0-9_]*$/;
-
-/** Brings one row to the state of one side of a change: update, re-insert or delete it. */
-function applySide(db: Database.Database, c: Change, side: 'before' | 'after'): void {
-  const target = c[side];
-  const other = side === 'after' ? c.before : c.after;
-  if (target === null) {
-    db.prepare(`DELETE FROM ${c.table} WHERE id = ?`).run(c.id);
-  } else if (other === null) {
-    const cols = Object.keys(target);
-    for (const col of cols) if (!ROW_COLUMN.test(col)) throw new AppError('invalid_field', `${c.table}.${col} is not a column`);
-    // SQLite hands a deleted row's id to the next insert; if that happened since the undo, restoring the row
-    // under its old id is impossible, so say so plainly (the transaction leaves everything as it was).
-    if (db.prepare(`SELECT 1 FROM ${c.table} WHERE id = ?`).get(c.id)) {
-      throw new AppError('edit_conflict', `Cannot restore ${c.table.replace('_', ' ')} ${c.id}: its id has been reused by a newer row since the edit was undone`, { table: c.table, id: c.id });
-    }
-    db.prepare(`INSERT INTO ${c.table} (id, ${cols.join(', ')}) VALUES (@__id, ${cols.map((k) => `@${k}`).join(', ')})`)
-      .run({ ...target, __id: c.id });
-  } else {
-    applyValues(db, c.table, c.id, target, true);
-  }
-}
-
-/** The whole row (without id) as stored, for insert/delete records. */
-export function readRow(db: Database.Database, table: Table, id: number): Values {
-  const row = db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
-  if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
-  const { id: _id, ...rest } = row;
-  return rest;
-}
-
-function readValues(db: Database.Database, table: Table, id: number, cols: string[]): Values {
-  const row = db.prepare(`SELECT ${cols.join(', ')} FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
-  if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
-  return row;
-}
-
-/**
- * Records and applies a group of changes as one undoable edit; a new edit discards the redo stack.
- * Structure edits (src/main/story/structure-edits.ts) pass row inserts and deletes too.
- */
-export function commitEdit(db: Database.Database, filmId: number, label: string, changes: Change[]): void {
-  const effective = changes.filter((c) => c.before === null || c.after === null
-    || Object.keys(c.after).some((k) => c.after![k] !== c.before![k]));
-  if (effective.length === 0) return;
-  for (const c of effective) applySide(db, c, 'after');
-  db.prepare('DELETE FROM edit_log WHERE film_id = ? AND undone = 1').run(filmId);
-  db.prepare('INSERT INTO edit_log (film_id, label, changes_json) VALUES (?, ?, ?)')
-    .run(filmId, label, JSON.stringify(effective));
-  db.prepare("UPDATE film SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?").run(filmId);
-}
 
 export interface FieldEdit {
   type: ItemRef['type'];
@@ -111,7 +20,7 @@ export interface FieldEdit {
 /** Updates fields of one item. A frame whose description changes while it has a render turns stale. */
 export function editItem(db: Database.Database, edit: FieldEdit): number {
   const table = TABLE_OF[edit.type];
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = filmIdOf(db, edit.type, edit.id);
     const after: Values = { ...edit.values };
     if (edit.type === 'frame' && 'description' in after) {
@@ -119,17 +28,32 @@ export function editItem(db: Database.Database, edit: FieldEdit): number {
       const current = readValues(db, 'frame', edit.id, ['description']);
       if (rendered && current.description !== after.description) after.stale = 1;
     }
-    assertColumns(table, after);
+    assertEditable(table, after);
     const before = readValues(db, table, edit.id, Object.keys(after));
-    commitEdit(db, filmId, edit.label, [{ table, id: edit.id, before, after }]);
+    m.edit(filmId, edit.label, [{ table, id: edit.id, before, after }]);
+    m.touch(filmId, { type: edit.type, ids: [edit.id] });
     return filmId;
-  })();
+  });
+}
+
+export type OutlineType = 'chapter' | 'subchapter';
+
+/** Edits the title, scene or summary of a chapter or subchapter as an undoable edit. */
+export function editOutline(db: Database.Database, type: OutlineType, id: number, values: Values): number {
+  return mutate(db, (m) => {
+    const filmId = filmIdOf(db, type, id);
+    assertEditable(type, values);
+    const before = readValues(db, type, id, Object.keys(values));
+    if (Object.keys(values).length > 0) m.edit(filmId, `Edit ${type} ${id}`, [{ table: type, id, before, after: values }]);
+    m.touch(filmId, { type, ids: [id] });
+    return filmId;
+  });
 }
 
 /** Sets the review state (and note) of many items at once: one statement per table, one undo step. */
 export function setReview(db: Database.Database, items: ItemRef[], state: ReviewState, note: string | null):
   { updated: number; byFilm: Map<number, ItemRef[]> } {
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const byFilm = new Map<number, ItemRef[]>();
     for (const item of items) {
       const filmId = filmIdOf(db, item.type, item.id);
@@ -140,61 +64,37 @@ export function setReview(db: Database.Database, items: ItemRef[], state: Review
     const now = new Date().toISOString();
     let updated = 0;
     for (const [filmId, refs] of byFilm) {
-      const changes: Change[] = [];
-      for (const ref of refs) {
+      const changes = refs.map((ref) => {
         const table = TABLE_OF[ref.type];
         const before = readValues(db, table, ref.id, ['review_state', 'review_note', 'reviewed_at']);
-        changes.push({ table, id: ref.id, before, after: { review_state: state, review_note: note, reviewed_at: now } });
-      }
+        return { table, id: ref.id, before, after: { review_state: state, review_note: note, reviewed_at: now } };
+      });
       const label = `${state === 'approved' ? 'Approve' : state === 'rejected' ? 'Reject' : 'Reset'} ${refs.length} item${refs.length === 1 ? '' : 's'}`;
-      commitEdit(db, filmId, label, changes);
+      m.edit(filmId, label, changes);
+      for (const type of ['frame', 'dialogue', 'qa'] as const) {
+        const ids = refs.filter((r) => r.type === type).map((r) => r.id);
+        if (ids.length > 0) m.touch(filmId, { type, ids });
+      }
       updated += refs.length;
     }
     return { updated, byFilm };
-  })();
-}
-
-export interface EditRecord { id: number; label: string; at: string; changes: Change[] }
-
-interface EditRow { id: number; label: string; at: string; changes_json: string }
-
-function toRecord(row: EditRow): EditRecord {
-  return { id: row.id, label: row.label, at: row.at, changes: JSON.parse(row.changes_json) as Change[] };
+  });
 }
 
 /** Reverts the newest edit of a film that is not undone yet. */
 export function undo(db: Database.Database, filmId: number): EditRecord | null {
-  return db.transaction(() => {
-    const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
-      .get(filmId) as EditRow | undefined;
-    if (!row) return null;
-    const rec = toRecord(row);
-    for (const c of [...rec.changes].reverse()) applySide(db, c, 'before');
-    db.prepare('UPDATE edit_log SET undone = 1 WHERE id = ?').run(rec.id);
+  return mutate(db, (m) => {
+    const rec = revertLastEdit(db, filmId);
+    if (rec) m.touch(filmId, ...touchedEntities(rec.changes));
     return rec;
-  })();
+  });
 }
 
 /** Re-applies the oldest undone edit of a film. */
 export function redo(db: Database.Database, filmId: number): EditRecord | null {
-  return db.transaction(() => {
-    const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
-      .get(filmId) as EditRow | undefined;
-    if (!row) return null;
-    const rec = toRecord(row);
-    for (const c of rec.changes) applySide(db, c, 'after');
-    db.prepare('UPDATE edit_log SET undone = 0 WHERE id = ?').run(rec.id);
+  return mutate(db, (m) => {
+    const rec = reapplyNextEdit(db, filmId);
+    if (rec) m.touch(filmId, ...touchedEntities(rec.changes));
     return rec;
-  })();
-}
-
-/** Entity types touched by an edit, for change notifications. */
-export function touchedEntities(changes: Change[]): { type: 'frame' | 'dialogue' | 'qa' | 'render'; ids: number[] }[] {
-  const map: Record<Table, 'frame' | 'dialogue' | 'qa' | 'render'> = { frame: 'frame', dialogue_line: 'dialogue', qa_pair: 'qa', render: 'render' };
-  const out = new Map<'frame' | 'dialogue' | 'qa' | 'render', number[]>();
-  for (const c of changes) {
-    const t = map[c.table];
-    out.set(t, [...(out.get(t) ?? []), c.id]);
-  }
-  return [...out.entries()].map(([type, ids]) => ({ type, ids }));
+  });
 }

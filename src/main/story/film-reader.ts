@@ -195,16 +195,28 @@ export function getStoryboardItems(db: Database.Database, filmId: number, ids: {
   })();
 }
 
-/** Which film an item belongs to (for change notifications and the edit log). */
-export function filmIdOf(db: Database.Database, type: 'frame' | 'dialogue' | 'qa', id: number): number {
-  const sql = {
-    frame: `SELECT c.film_id AS f FROM frame x JOIN subchapter s ON s.id = x.subchapter_id
-            JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
-    dialogue: `SELECT c.film_id AS f FROM dialogue_line x JOIN subchapter s ON s.id = x.subchapter_id
-               JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
-    qa: 'SELECT film_id AS f FROM qa_pair WHERE id = ?',
-  }[type];
-  const row = db.prepare(sql).get(id) as { f: number } | undefined;
+/** The story rows that belong to a film through the outline (chapter → subchapter → frame). */
+export type FilmOwned = 'chapter' | 'subchapter' | 'frame' | 'dialogue' | 'qa' | 'render';
+
+/**
+ * The one place the frame → subchapter → chapter → film join is written: which film a row belongs to
+ * (for change notifications, the edit log and scoping checks).
+ */
+const FILM_OF: Record<FilmOwned, string> = {
+  chapter: 'SELECT film_id AS f FROM chapter WHERE id = ?',
+  subchapter: 'SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?',
+  frame: `SELECT c.film_id AS f FROM frame x JOIN subchapter s ON s.id = x.subchapter_id
+          JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
+  dialogue: `SELECT c.film_id AS f FROM dialogue_line x JOIN subchapter s ON s.id = x.subchapter_id
+             JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
+  qa: 'SELECT film_id AS f FROM qa_pair WHERE id = ?',
+  render: `SELECT c.film_id AS f FROM render r JOIN frame x ON x.id = r.frame_id JOIN subchapter s ON s.id = x.subchapter_id
+           JOIN chapter c ON c.id = s.chapter_id WHERE r.id = ?`,
+};
+
+/** Which film a row belongs to; `not_found` naming the type and id when there is no such row. */
+export function filmIdOf(db: Database.Database, type: FilmOwned, id: number): number {
+  const row = db.prepare<[number], { f: number }>(FILM_OF[type]).get(id);
   if (!row) throw new AppError('not_found', `No ${type} with id ${id}`, { type, id });
   return row.f;
 }

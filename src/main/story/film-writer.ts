@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { FilmDocument } from '../../shared/film-document';
+import { AppError } from '../../shared/errors';
+import { mutate } from '../db/mutation';
 import { classifyQuestion } from './qa-kind';
 
 export interface FilmMeta {
@@ -26,7 +28,7 @@ export function insertFilmDocument(db: Database.Database, doc: FilmDocument, met
   const insQa = db.prepare(`INSERT INTO qa_pair (film_id, scope, chapter_id, subchapter_id, position, question, answer, kind)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
 
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = Number(insFilm.run({
       theme: doc.theme,
       title: doc.title,
@@ -65,6 +67,16 @@ export function insertFilmDocument(db: Database.Database, doc: FilmDocument, met
         }
       });
     });
+    m.touch(filmId, { type: 'film', ids: [filmId] });
     return filmId;
-  })();
+  });
+}
+
+/** Deletes a film and everything under it (the schema cascades to its rows). */
+export function deleteFilm(db: Database.Database, filmId: number): void {
+  mutate(db, (m) => {
+    const { changes } = db.prepare('DELETE FROM film WHERE id = ?').run(filmId);
+    if (changes === 0) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
+    m.touch(filmId, { type: 'film', ids: [filmId] });
+  });
 }

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
-import { commitEdit, readRow, type Change, type Values } from './edits';
-import { filmIdOf } from './film-reader';
+import { readRow, type Change, type Values } from '../db/edit-log';
+import { mutate } from '../db/mutation';
+import { filmIdOf } from '../story/film-reader';
 
 /**
  * Structure edits of the storyboard as undoable edit-log records: insert, delete and reorder frames
@@ -11,13 +12,6 @@ import { filmIdOf } from './film-reader';
  * Positions: frames of a subchapter are ordered by `position` (kept 0..n-1); a dialogue line sits
  * after `after_frame` frames of its subchapter, lines at one spot ordered by `seq` (kept 0..k-1).
  */
-
-function subchapterFilm(db: Database.Database, subchapterId: number): number {
-  const row = db.prepare('SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?')
-    .get(subchapterId) as { f: number } | undefined;
-  if (!row) throw new AppError('not_found', `No subchapter with id ${subchapterId}`, { subchapterId });
-  return row.f;
-}
 
 function nextId(db: Database.Database, table: 'frame' | 'dialogue_line'): number {
   return (db.prepare(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${table}`).get() as { n: number }).n;
@@ -53,8 +47,8 @@ export interface InsertFrame { subchapterId: number; index: number; description:
 
 /** Inserts a frame so that `index` frames precede it; lines after those frames stay before it. */
 export function insertFrame(db: Database.Database, input: InsertFrame): { filmId: number; frameId: number } {
-  return db.transaction(() => {
-    const filmId = subchapterFilm(db, input.subchapterId);
+  return mutate(db, (m) => {
+    const filmId = filmIdOf(db, 'subchapter', input.subchapterId);
     const frames = framesOf(db, input.subchapterId);
     const index = Math.max(0, Math.min(input.index, frames.length));
     const frameId = nextId(db, 'frame');
@@ -75,14 +69,15 @@ export function insertFrame(db: Database.Database, input: InsertFrame): { filmId
         review_state: 'draft', review_note: null, reviewed_at: null, stale: 0,
       },
     });
-    commitEdit(db, filmId, `Insert frame ${index + 1}`, changes);
+    m.edit(filmId, `Insert frame ${index + 1}`, changes);
+    m.touch(filmId, { type: 'subchapter', ids: [input.subchapterId] }, { type: 'frame', ids: [frameId] });
     return { filmId, frameId };
-  })();
+  });
 }
 
 /** Deletes a frame (and its renders); lines that followed it now follow the frame before it. */
 export function deleteFrame(db: Database.Database, frameId: number): { filmId: number } {
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'frame', frameId);
     const row = readRow(db, 'frame', frameId);
     const subchapterId = row.subchapter_id as number;
@@ -101,14 +96,15 @@ export function deleteFrame(db: Database.Database, frameId: number): { filmId: n
     for (const l of lines) {
       if (l.after_frame > index + 1) changes.push(update('dialogue_line', l.id, { after_frame: l.after_frame }, { after_frame: l.after_frame - 1 }));
     }
-    commitEdit(db, filmId, `Delete frame ${index + 1}`, changes);
+    m.edit(filmId, `Delete frame ${index + 1}`, changes);
+    m.touch(filmId, { type: 'frame', ids: [frameId] });
     return { filmId };
-  })();
+  });
 }
 
 /** Moves a frame to another place in its subchapter; dialogue lines keep their places between frames. */
 export function moveFrame(db: Database.Database, frameId: number, toIndex: number): { filmId: number } {
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'frame', frameId);
     const { subchapter_id: subchapterId } = readRow(db, 'frame', frameId);
     const frames = framesOf(db, subchapterId as number);
@@ -117,16 +113,17 @@ export function moveFrame(db: Database.Database, frameId: number, toIndex: numbe
     const order = [...frames];
     const [moving] = order.splice(from, 1);
     order.splice(to, 0, moving);
-    commitEdit(db, filmId, `Move frame ${from + 1} to ${to + 1}`, renumberFrames(order));
+    m.edit(filmId, `Move frame ${from + 1} to ${to + 1}`, renumberFrames(order));
+    m.touch(filmId, { type: 'frame', ids: [frameId] });
     return { filmId };
-  })();
+  });
 }
 
 export interface InsertDialogue { subchapterId: number; afterFrame: number; index?: number; speaker: string | null; text: string }
 
 export function insertDialogue(db: Database.Database, input: InsertDialogue): { filmId: number; id: number } {
-  return db.transaction(() => {
-    const filmId = subchapterFilm(db, input.subchapterId);
+  return mutate(db, (m) => {
+    const filmId = filmIdOf(db, 'subchapter', input.subchapterId);
     const frameCount = framesOf(db, input.subchapterId).length;
     if (input.afterFrame > frameCount) {
       throw new AppError('invalid_input', `afterFrame ${input.afterFrame}: subchapter ${input.subchapterId} has ${frameCount} frame(s)`,
@@ -147,27 +144,29 @@ export function insertDialogue(db: Database.Database, input: InsertDialogue): { 
         review_state: 'draft', review_note: null, reviewed_at: null,
       },
     });
-    commitEdit(db, filmId, 'Insert dialogue line', changes);
+    m.edit(filmId, 'Insert dialogue line', changes);
+    m.touch(filmId, { type: 'dialogue', ids: [id] });
     return { filmId, id };
-  })();
+  });
 }
 
 export function deleteDialogue(db: Database.Database, id: number): { filmId: number } {
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'dialogue', id);
     const row = readRow(db, 'dialogue_line', id);
     const spot = linesOf(db, row.subchapter_id as number).filter((l) => l.after_frame === row.after_frame && l.id !== id);
-    commitEdit(db, filmId, 'Delete dialogue line', [
+    m.edit(filmId, 'Delete dialogue line', [
       { table: 'dialogue_line', id, before: row, after: null },
       ...placeLines(spot, row.after_frame as number),
     ]);
+    m.touch(filmId, { type: 'dialogue', ids: [id] });
     return { filmId };
-  })();
+  });
 }
 
 /** Moves a line to the spot after `afterFrame` frames, as the `index`-th line there (default: last). */
 export function moveDialogue(db: Database.Database, id: number, afterFrame: number, index?: number): { filmId: number } {
-  return db.transaction(() => {
+  return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'dialogue', id);
     const row = readRow(db, 'dialogue_line', id);
     const subchapterId = row.subchapter_id as number;
@@ -183,7 +182,8 @@ export function moveDialogue(db: Database.Database, id: number, afterFrame: numb
     const at = Math.max(0, Math.min(index ?? target.length, target.length));
     target.splice(at, 0, self);
     const changes = [...(self.after_frame === afterFrame ? [] : placeLines(source, self.after_frame)), ...placeLines(target, afterFrame)];
-    commitEdit(db, filmId, 'Move dialogue line', changes);
+    m.edit(filmId, 'Move dialogue line', changes);
+    m.touch(filmId, { type: 'dialogue', ids: [id] });
     return { filmId };
-  })();
+  });
 }
