@@ -8,6 +8,7 @@ import { openModelSession, type ModelSession } from '../runtime/session';
 import { TextEncoderModel } from '../runtime/text-encoder';
 import { UnetModel } from '../runtime/unet';
 import { VaeDecoderModel, VaeEncoderModel } from '../runtime/vae';
+import { readModelGeometry } from './model-config';
 import { scanOnnxFile, unsupportedOps, type OnnxScan } from './onnx-scan';
 
 /**
@@ -222,11 +223,10 @@ function assemble({ dir, index, models, files, scans, provider, sessions, warnin
       { path: files.unet },
     );
   }
-  const blocks: unknown = vaeConfig.block_out_channels;
-  const vaeScaleFactor = Array.isArray(blocks) ? 2 ** (blocks.length - 1) : 8;
-  const latentChannels: number = vaeConfig.latent_channels ?? 4;
+  // The same reading of the configs as the render settings' "model default" size and the memory estimate.
+  const geometry = readModelGeometry(dir, unet.isSdxl ? 'sdxl' : family === 'sd2' ? 'sd2' : 'sd1');
+  const { vaeScaleFactor, latentChannels } = geometry;
   const scalingFactor: number = vaeConfig.scaling_factor ?? (unet.isSdxl ? 0.13025 : 0.18215);
-  const sampleSize: number = typeof unetConfig.sample_size === 'number' ? unetConfig.sample_size : unet.isSdxl ? 128 : family === 'sd2' ? 96 : 64;
   const contribOps: Record<string, string[]> = {};
   for (const [name, scan] of Object.entries(scans)) {
     const ops = Object.keys(scan.opCounts).filter((k) => k.includes(':'));
@@ -242,7 +242,7 @@ function assemble({ dir, index, models, files, scans, provider, sessions, warnin
     vaeScaleFactor,
     latentChannels,
     scalingFactor,
-    defaultSize: sampleSize * vaeScaleFactor,
+    defaultSize: geometry.nativeSize,
     forceZerosForEmptyPrompt: index.force_zeros_for_empty_prompt === true,
     defaultScheduler: schedulerNameForClass(schedulerClass),
     contribOps,
