@@ -51,7 +51,6 @@ afterAll(async () => {
 
 describe('storyboard store against the real handlers', () => {
   let store: ReturnType<typeof useStoryboardStore>;
-  let off: () => void;
 
   beforeEach(async () => {
     setActivePinia(createPinia());
@@ -59,9 +58,9 @@ describe('storyboard store against the real handlers', () => {
     installApi({ client, mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
     store = useStoryboardStore();
     await store.open(filmId);
-    off = client.on('data.changed', (p) => store.onDataChanged(p));
     called.length = 0;
-    return () => off();
+    // The store follows data.changed itself; disposing it unsubscribes.
+    return () => store.$dispose();
   });
 
   const fresh = (): Storyboard => getStoryboard(context.requireProject().db, filmId);

@@ -3,24 +3,27 @@ import { ref } from 'vue';
 import type { MethodOutput } from '@shared/api/contract';
 import type { Job } from '@shared/api/entities';
 import { api, apiSetup } from '../api/current';
-import type { ConnectionStatus } from '../api';
-import { describeError } from './errors';
+import type { ConnectionStatus } from '../api/setup';
+import { errorReporter } from './errors';
+import { ownedSubscriptions } from './subscriptions';
 
-/** Connection health, app/project info and running jobs: the chrome around the storyboard. */
+/**
+ * Connection health, app/project info and running jobs: the chrome around the storyboard. It
+ * follows the transport's connection state and `job.progress` events from its creation on, and
+ * refetches the jobs when a dropped connection comes back (events may have been missed).
+ */
 export const useAppStore = defineStore('app', () => {
-  const connection = ref<ConnectionStatus>({ state: 'connecting', error: null, resumed: false });
+  const setup = apiSetup();
+  const connection = ref<ConnectionStatus>(setup.connection());
   const info = ref<MethodOutput<'app.info'> | null>(null);
-  const loadError = ref<string | null>(null);
+  const error = ref<string | null>(null);
   const jobs = ref<Job[]>([]);
   const helpOpen = ref(false);
+  const report = errorReporter(error);
 
   async function loadInfo(): Promise<void> {
-    try {
-      info.value = await api().call('app.info', {});
-      loadError.value = null;
-    } catch (err) {
-      loadError.value = describeError(err);
-    }
+    const result = await report.attempt('read the project information', () => api().call('app.info', {}));
+    if (result) info.value = result;
   }
 
   async function loadJobs(): Promise<void> {
@@ -37,16 +40,14 @@ export const useAppStore = defineStore('app', () => {
     else jobs.value.push(job);
   }
 
-  /** Subscribes to the transport; `onResume` runs when a dropped connection comes back. */
-  function start(onResume: () => void): void {
-    const setup = apiSetup();
-    connection.value = setup.connection();
+  const subscriptions = ownedSubscriptions();
+  subscriptions.hold(
     setup.onConnectionChange((status) => {
       connection.value = status;
-      if (status.state === 'open' && status.resumed) onResume();
-    });
-    api().on('job.progress', applyJob);
-  }
+      if (status.state === 'open' && status.resumed) void loadJobs();
+    }),
+    api().on('job.progress', applyJob),
+  );
 
-  return { connection, info, loadError, jobs, helpOpen, loadInfo, loadJobs, applyJob, start };
+  return { connection, info, error, jobs, helpOpen, loadInfo, loadJobs, applyJob };
 });

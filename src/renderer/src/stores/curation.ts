@@ -2,15 +2,18 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef, watch } from 'vue';
 import type { ItemRef, ReviewState } from '@shared/api/entities';
 import type { SearchHit } from '@shared/api/methods-curation';
-import type { RenderInfo, RenderScope, RenderSettings } from '@shared/api/methods-render';
-import { api } from '../api/current';
-import { describeError } from './errors';
+import type { RenderInfo, RenderScope, RenderSettingsPatch, RenderSettingsView } from '@shared/api/methods-render';
+import { api, apiSetup } from '../api/current';
+import { errorReporter } from './errors';
 import { useStoryboardStore } from './storyboard';
+import { ownedSubscriptions } from './subscriptions';
 
 /**
  * Curation of the open film: filter and search, a selection for bulk review, structure edits,
  * undo/redo labels, render settings and render jobs, and the full-size viewer.
- * Every write goes through the API; the `data.changed` event reloads the storyboard.
+ * Every write goes through the API; the `data.changed` event reloads the storyboard, and this store
+ * refreshes its own lists on that event, on a finished render of the film, and after a dropped
+ * connection comes back. Failures and confirmations share the status line `notice`.
  */
 
 export type Panel = 'review' | 'edit' | 'render' | 'keys';
@@ -32,21 +35,19 @@ export const useCurationStore = defineStore('curation', () => {
   const searching = ref(false);
   const selection = ref(new Set<string>());
   const history = ref<{ undo: string | null; redo: string | null }>({ undo: null, redo: null });
-  const settings = ref<RenderSettings | null>(null);
+  /** The film's render settings and the size they resolve to (with where each value comes from). */
+  const settings = ref<RenderSettingsView | null>(null);
   const renders = shallowRef<RenderInfo[]>([]);
   /** The note a rejection carries, typed in the review tab and used by every reject button. */
   const reviewNote = ref('');
-  const message = ref<string | null>(null);
+  const notice = ref<string | null>(null);
+  const report = errorReporter(notice);
 
   const filmId = computed(() => storyboard.filmId);
   const selectedRefs = computed<ItemRef[]>(() => [...selection.value].map((k) => {
     const [type, id] = k.split(':');
     return { type: type as ItemRef['type'], id: Number(id) };
   }));
-
-  function fail(what: string, err: unknown): void {
-    message.value = `Could not ${what}: ${describeError(err)}`;
-  }
 
   let searchSeq = 0;
   async function search(): Promise<void> {
@@ -60,8 +61,9 @@ export const useCurationStore = defineStore('curation', () => {
       if (seq !== searchSeq) return;
       hits.value = res.hits;
       total.value = res.total;
+      report.clear();
     } catch (err) {
-      fail('search', err);
+      report.fail('search', err);
     } finally {
       if (seq === searchSeq) searching.value = false;
     }
@@ -77,24 +79,20 @@ export const useCurationStore = defineStore('curation', () => {
   }
 
   async function loadSettings(): Promise<void> {
-    if (filmId.value === null) return;
-    try {
-      settings.value = await api().call('render.getSettings', { filmId: filmId.value });
-    } catch (err) {
-      fail('load the render settings', err);
-    }
+    const id = filmId.value;
+    if (id === null) return;
+    const loaded = await report.attempt('load the render settings', () => api().call('render.getSettings', { filmId: id }));
+    if (loaded) settings.value = loaded;
   }
 
-  async function saveSettings(patch: Partial<RenderSettings>): Promise<boolean> {
-    if (filmId.value === null) return false;
-    try {
-      settings.value = await api().call('render.setSettings', { filmId: filmId.value, settings: patch });
-      message.value = 'Render settings saved';
-      return true;
-    } catch (err) {
-      fail('save the render settings', err);
-      return false;
-    }
+  async function saveSettings(patch: RenderSettingsPatch): Promise<boolean> {
+    const id = filmId.value;
+    if (id === null) return false;
+    const saved = await report.attempt('save the render settings', () => api().call('render.setSettings', { filmId: id, settings: patch }));
+    if (!saved) return false;
+    settings.value = saved;
+    notice.value = 'Render settings saved';
+    return true;
   }
 
   async function loadRenders(frameId: number | null): Promise<void> {
@@ -139,24 +137,18 @@ export const useCurationStore = defineStore('curation', () => {
   async function reviewSelection(state: ReviewState, note: string | null = null): Promise<void> {
     const items = selectedRefs.value;
     if (items.length === 0) {
-      message.value = 'Nothing selected';
+      notice.value = 'Nothing selected';
       return;
     }
-    try {
-      const { updated } = await api().call('review.set', { items, state, note });
-      message.value = `${state === 'approved' ? 'Approved' : state === 'rejected' ? 'Rejected' : 'Reset'} ${updated} item${updated === 1 ? '' : 's'}`;
-      clearSelection();
-    } catch (err) {
-      fail('set the review state', err);
-    }
+    const result = await report.attempt('set the review state', () => api().call('review.set', { items, state, note }));
+    if (!result) return;
+    const { updated } = result;
+    notice.value = `${state === 'approved' ? 'Approved' : state === 'rejected' ? 'Rejected' : 'Reset'} ${updated} item${updated === 1 ? '' : 's'}`;
+    clearSelection();
   }
 
   async function reviewOne(item: ItemRef, state: ReviewState, note: string | null = null): Promise<void> {
-    try {
-      await api().call('review.set', { items: [item], state, note });
-    } catch (err) {
-      fail('set the review state', err);
-    }
+    await report.attempt('set the review state', () => api().call('review.set', { items: [item], state, note }));
   }
 
   async function undoRedo(which: 'undo' | 'redo'): Promise<void> {
@@ -164,37 +156,29 @@ export const useCurationStore = defineStore('curation', () => {
     await loadHistory();
   }
 
-  async function call<T>(what: string, run: () => Promise<T>): Promise<T | null> {
-    try {
-      return await run();
-    } catch (err) {
-      fail(what, err);
-      return null;
-    }
-  }
-
   const editDialogue = (id: number, fields: { text?: string; speaker?: string | null }) =>
-    call('save the dialogue line', () => api().call('dialogue.update', { id, ...fields }));
+    report.attempt('save the dialogue line', () => api().call('dialogue.update', { id, ...fields }));
   const editQa = (id: number, fields: { question?: string; answer?: string }) =>
-    call('save the QA pair', () => api().call('qa.update', { id, ...fields }));
+    report.attempt('save the QA pair', () => api().call('qa.update', { id, ...fields }));
   const editFrame = (frameId: number, fields: { description?: string; scene?: string }) =>
-    call('save the frame', () => api().call('frames.update', { frameId, ...fields }));
+    report.attempt('save the frame', () => api().call('frames.update', { frameId, ...fields }));
   const insertFrame = (subchapterId: number, index: number, description: string) =>
-    call('insert a frame', () => api().call('curation.insertFrame', { subchapterId, index, description }));
-  const deleteFrame = (frameId: number) => call('delete the frame', () => api().call('curation.deleteFrame', { frameId }));
-  const moveFrame = (frameId: number, toIndex: number) => call('move the frame', () => api().call('curation.moveFrame', { frameId, toIndex }));
+    report.attempt('insert a frame', () => api().call('curation.insertFrame', { subchapterId, index, description }));
+  const deleteFrame = (frameId: number) => report.attempt('delete the frame', () => api().call('curation.deleteFrame', { frameId }));
+  const moveFrame = (frameId: number, toIndex: number) => report.attempt('move the frame', () => api().call('curation.moveFrame', { frameId, toIndex }));
   const insertDialogue = (subchapterId: number, afterFrame: number, speaker: string | null, text: string) =>
-    call('add a dialogue line', () => api().call('curation.insertDialogue', { subchapterId, afterFrame, speaker, text }));
-  const deleteDialogue = (id: number) => call('delete the dialogue line', () => api().call('curation.deleteDialogue', { id }));
+    report.attempt('add a dialogue line', () => api().call('curation.insertDialogue', { subchapterId, afterFrame, speaker, text }));
+  const deleteDialogue = (id: number) => report.attempt('delete the dialogue line', () => api().call('curation.deleteDialogue', { id }));
   const moveDialogue = (id: number, afterFrame: number, index?: number) =>
-    call('move the dialogue line', () => api().call('curation.moveDialogue', { id, afterFrame, index }));
-  const chooseKeyframe = (renderId: number) => call('choose the keyframe', () => api().call('render.chooseKeyframe', { renderId }));
+    report.attempt('move the dialogue line', () => api().call('curation.moveDialogue', { id, afterFrame, index }));
+  const chooseKeyframe = (renderId: number) => report.attempt('choose the keyframe', () => api().call('render.chooseKeyframe', { renderId }));
 
   async function startRender(scope: RenderScope, seed?: number): Promise<number | null> {
-    if (filmId.value === null) return null;
-    const res = await call('start rendering', () => api().call('render.start', { filmId: filmId.value!, scope, seed }));
+    const id = filmId.value;
+    if (id === null) return null;
+    const res = await report.attempt('start rendering', () => api().call('render.start', { filmId: id, scope, seed }));
     if (res) {
-      message.value = `Render job ${res.jobId} queued`;
+      notice.value = `Render job ${res.jobId} queued`;
       jobsOpen.value = true;
     }
     return res?.jobId ?? null;
@@ -227,9 +211,27 @@ export const useCurationStore = defineStore('curation', () => {
   });
   watch(() => storyboard.focusedRow?.frame.id ?? null, (id) => void loadRenders(id));
 
+  const subscriptions = ownedSubscriptions();
+  subscriptions.hold(
+    api().on('data.changed', (payload) => {
+      if (payload.filmId === null || payload.filmId === filmId.value) refresh();
+    }),
+    // A render that finishes changes the keyframe list of the focused frame.
+    api().on('job.progress', (job) => {
+      if (job.status === 'done' && job.filmId === filmId.value) refresh();
+    }),
+    // After a dropped connection comes back, show fresh data instead of the failure of the last call.
+    apiSetup().onConnectionChange((status) => {
+      if (status.state === 'open' && status.resumed) {
+        notice.value = null;
+        refresh();
+      }
+    }),
+  );
+
   return {
     panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
-    history, settings, renders, reviewNote, message, filmId,
+    history, settings, renders, reviewNote, notice, filmId,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
     insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, renderFocused, rerenderWithNewSeed,

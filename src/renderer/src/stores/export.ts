@@ -4,7 +4,8 @@ import type { MethodOutput } from '@shared/api/contract';
 import type { Job } from '@shared/api/entities';
 import type { DatasetStats, ExportFormat } from '@shared/api/methods-export';
 import { api } from '../api/current';
-import { describeError } from './errors';
+import { errorReporter } from './errors';
+import { ownedSubscriptions } from './subscriptions';
 
 type Manifest = MethodOutput<'export.manifest'>;
 
@@ -26,7 +27,9 @@ export const useExportStore = defineStore('export', () => {
   const manifest = ref<Manifest>(null);
   const job = ref<Job | null>(null);
   const error = ref<string | null>(null);
-  let unsubscribe: (() => void) | null = null;
+  const report = errorReporter(error);
+  /** The progress events of the export this dialog started. */
+  const jobEvents = ownedSubscriptions();
 
   const running = computed(() => job.value !== null && (job.value.status === 'queued' || job.value.status === 'running'));
   const filmIds = computed(() => (filmId.value === null ? [] : [filmId.value]));
@@ -34,73 +37,58 @@ export const useExportStore = defineStore('export', () => {
 
   async function loadStats(): Promise<void> {
     statsLoading.value = true;
-    try {
-      stats.value = await api().call('export.stats', { filmIds: filmIds.value, includeDrafts: includeDrafts.value });
-      error.value = null;
-    } catch (err) {
-      error.value = describeError(err);
-    } finally {
-      statsLoading.value = false;
-    }
+    const next = await report.attempt('compute the dataset statistics', () =>
+      api().call('export.stats', { filmIds: filmIds.value, includeDrafts: includeDrafts.value }));
+    if (next) stats.value = next;
+    statsLoading.value = false;
   }
 
   async function loadManifest(): Promise<void> {
-    if (!outDir.value.trim()) return;
-    try {
-      manifest.value = await api().call('export.manifest', { outDir: outDir.value.trim(), format: format.value });
-    } catch (err) {
-      error.value = describeError(err);
-    }
+    const dir = outDir.value.trim();
+    if (!dir) return;
+    const next = await report.attempt('read the export manifest', () => api().call('export.manifest', { outDir: dir, format: format.value }));
+    if (next !== undefined) manifest.value = next;
   }
 
   function watchJob(): void {
-    unsubscribe?.();
-    unsubscribe = api().on('job.progress', (j) => {
+    jobEvents.release();
+    jobEvents.hold(api().on('job.progress', (j) => {
       if (j.id !== job.value?.id) return;
       job.value = j;
       if (j.status === 'done') void loadManifest();
       if (j.status === 'failed' && j.error) error.value = `${j.error.message} (${j.error.code})`;
-    });
+    }));
   }
 
   async function start(): Promise<void> {
     error.value = null;
     manifest.value = null;
-    try {
-      watchJob();
-      job.value = await api().call('export.start', {
-        format: format.value,
-        outDir: outDir.value.trim(),
-        filmIds: filmIds.value,
-        includeDrafts: includeDrafts.value,
-        clips: clipsApply.value ? clips.value : undefined,
-        subtitles: subtitles.value,
-        fps: fps.value,
-        maxSize: maxSize.value,
-      });
-    } catch (err) {
-      error.value = describeError(err);
-    }
+    watchJob();
+    const started = await report.attempt('start the export', () => api().call('export.start', {
+      format: format.value,
+      outDir: outDir.value.trim(),
+      filmIds: filmIds.value,
+      includeDrafts: includeDrafts.value,
+      clips: clipsApply.value ? clips.value : undefined,
+      subtitles: subtitles.value,
+      fps: fps.value,
+      maxSize: maxSize.value,
+    }));
+    if (started) job.value = started;
   }
 
   async function cancel(): Promise<void> {
-    if (!job.value) return;
-    try {
-      await api().call('jobs.cancel', { jobId: job.value.id });
-    } catch (err) {
-      error.value = describeError(err);
-    }
+    const id = job.value?.id;
+    if (id === undefined) return;
+    await report.attempt('cancel the export', () => api().call('jobs.cancel', { jobId: id }));
   }
 
   /** Continues a cancelled or failed export; finished clips are reused. */
   async function resume(): Promise<void> {
-    if (!job.value) return;
+    const id = job.value?.id;
+    if (id === undefined) return;
     error.value = null;
-    try {
-      await api().call('jobs.resume', { jobId: job.value.id });
-    } catch (err) {
-      error.value = describeError(err);
-    }
+    await report.attempt('resume the export', () => api().call('jobs.resume', { jobId: id }));
   }
 
   return {

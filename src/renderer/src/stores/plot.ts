@@ -3,7 +3,8 @@ import { computed, ref } from 'vue';
 import type { MethodOutput } from '@shared/api/contract';
 import type { PlotBreadth, PlotProviderSettings, PlotSettingsView, PlotTemplate, PlotTree } from '@shared/api/methods-plot';
 import { api } from '../api/current';
-import { describeError } from './errors';
+import { errorCode, errorReporter } from './errors';
+import { ownedSubscriptions } from './subscriptions';
 
 type NodeDetail = MethodOutput<'plot.node'>;
 export interface FramePreview { frameId: number; description: string; prompt: string }
@@ -14,6 +15,7 @@ export const usePlotStore = defineStore('plot', () => {
   const open = ref(false);
   const tab = ref<'new' | 'tree' | 'provider' | 'templates'>('new');
   const error = ref<string | null>(null);
+  const report = errorReporter(error);
 
   const theme = ref('');
   const breadth = ref<PlotBreadth>({ chapters: 11, subchapters: 11, frames: 11, dialogueLines: 6, qaPairs: 2 });
@@ -37,7 +39,8 @@ export const usePlotStore = defineStore('plot', () => {
   /** The chapters (level-1 node) or subchapters (level-2 node) the next level will expand, editable. */
   const outline = ref<OutlineItem[]>([]);
   const withChildren = ref(false);
-  let unsubscribe: (() => void)[] = [];
+  /** The events of the film whose tree is shown. */
+  const filmEvents = ownedSubscriptions();
   let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
   const counts = computed(() => {
@@ -46,19 +49,8 @@ export const usePlotStore = defineStore('plot', () => {
     return c;
   });
 
-  async function guard<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const r = await fn();
-      error.value = null;
-      return r;
-    } catch (err) {
-      error.value = describeError(err);
-      return undefined;
-    }
-  }
-
   async function loadSettings(): Promise<void> {
-    const view = await guard(() => api().call('plot.settings.get', {}));
+    const view = await report.attempt('read the LLM settings', () => api().call('plot.settings.get', {}));
     if (!view) return;
     settings.value = view;
     draft.value = { ...(scope.value === 'project' ? view.project ?? {} : view.installation) };
@@ -66,7 +58,7 @@ export const usePlotStore = defineStore('plot', () => {
 
   async function saveSettings(): Promise<void> {
     const values = Object.fromEntries(Object.entries(draft.value).filter(([, v]) => v !== '' && v !== undefined && v !== null));
-    const view = await guard(() => api().call('plot.settings.set', {
+    const view = await report.attempt('save the LLM settings', () => api().call('plot.settings.set', {
       scope: scope.value, values, ...(apiKey.value ? { apiKey: apiKey.value } : {}),
     }));
     if (view) {
@@ -76,7 +68,7 @@ export const usePlotStore = defineStore('plot', () => {
   }
 
   async function forgetKey(): Promise<void> {
-    const view = await guard(() => api().call('plot.settings.set', { scope: scope.value, apiKey: null }));
+    const view = await report.attempt('forget the API key', () => api().call('plot.settings.set', { scope: scope.value, apiKey: null }));
     if (view) settings.value = view;
   }
 
@@ -84,29 +76,29 @@ export const usePlotStore = defineStore('plot', () => {
     testing.value = true;
     models.value = null;
     const values = Object.fromEntries(Object.entries(draft.value).filter(([, v]) => v !== '' && v !== undefined && v !== null));
-    const res = await guard(() => api().call('plot.testConnection', { values }));
+    const res = await report.attempt('reach the LLM server', () => api().call('plot.testConnection', { values }));
     testing.value = false;
     if (res) models.value = res.models;
   }
 
   async function loadTemplates(): Promise<void> {
-    templates.value = (await guard(() => api().call('plot.templates.list', {}))) ?? templates.value;
+    templates.value = (await report.attempt('list the prompt templates', () => api().call('plot.templates.list', {}))) ?? templates.value;
   }
 
   async function saveTemplate(t: PlotTemplate): Promise<void> {
-    await guard(() => api().call('plot.templates.save', { level: t.level, system: t.system, user: t.user }));
+    await report.attempt('save the prompt template', () => api().call('plot.templates.save', { level: t.level, system: t.system, user: t.user }));
     await loadTemplates();
   }
 
   async function resetTemplate(level: 1 | 2 | 3): Promise<void> {
-    await guard(() => api().call('plot.templates.reset', { level }));
+    await report.attempt('reset the prompt template', () => api().call('plot.templates.reset', { level }));
     await loadTemplates();
   }
 
   async function create(): Promise<void> {
     if (!theme.value.trim()) return;
     creating.value = true;
-    const res = await guard(() => api().call('plot.create', { themes: [theme.value.trim()], breadth: breadth.value, expandUntil: expandUntil.value }));
+    const res = await report.attempt('start the plot', () => api().call('plot.create', { themes: [theme.value.trim()], breadth: breadth.value, expandUntil: expandUntil.value }));
     creating.value = false;
     if (res) {
       theme.value = '';
@@ -125,15 +117,15 @@ export const usePlotStore = defineStore('plot', () => {
 
   /** Shows one film's tree and keeps it live while answers arrive. */
   async function watchFilm(id: number): Promise<void> {
-    for (const u of unsubscribe) u();
+    filmEvents.release();
     filmId.value = id;
     selectedKey.value = null;
     node.value = null;
     previews.value = [];
-    unsubscribe = [
+    filmEvents.hold(
       api().on('data.changed', (p) => { if (p.filmId === id) scheduleReload(); }),
       api().on('job.progress', (j) => { if (j.kind === 'plot.generate') scheduleReload(); }),
-    ];
+    );
     await loadTree();
   }
 
@@ -145,10 +137,10 @@ export const usePlotStore = defineStore('plot', () => {
       t = await api().call('plot.tree', { filmId: id });
     } catch (err) {
       // A film that was imported or written by hand has no generation tree; that is not an error.
-      if ((err as { code?: string }).code === 'plot.not_generated') {
+      if (errorCode(err) === 'plot.not_generated') {
         tree.value = null;
         filmId.value = null;
-      } else error.value = describeError(err);
+      } else report.fail('read the generation tree', err);
       return;
     }
     if (filmId.value === id) tree.value = t;
@@ -159,13 +151,13 @@ export const usePlotStore = defineStore('plot', () => {
     if (filmId.value === null) return;
     const id = filmId.value;
     selectedKey.value = key;
-    const detail = await guard(() => api().call('plot.node', { filmId: id, key }));
+    const detail = await report.attempt('read the plot node', () => api().call('plot.node', { filmId: id, key }));
     if (!detail) return;
     node.value = detail;
     previews.value = [];
     outline.value = [];
     if (detail.level < 3 && detail.status === 'done') {
-      const fd = await guard(() => api().call('films.get', { filmId: id }));
+      const fd = await report.attempt('read the film outline', () => api().call('films.get', { filmId: id }));
       if (fd && selectedKey.value === key) {
         outline.value = detail.level === 1
           ? fd.chapters.map((c) => ({ type: 'chapter' as const, id: c.id, label: `Chapter ${c.position + 1}`, title: c.title, scene: c.scene, summary: c.summary }))
@@ -175,12 +167,12 @@ export const usePlotStore = defineStore('plot', () => {
     }
     if (detail.level === 3 && detail.status === 'done') {
       // The final prompts the renderer will use, names replaced by their lookalikes.
-      const sb = await guard(() => api().call('films.storyboard', { filmId: id }));
+      const sb = await report.attempt('read the storyboard', () => api().call('films.storyboard', { filmId: id }));
       const sub = sb?.subchapters.find((s) => sb.chapters.find((c) => c.id === s.chapterId)?.position === detail.chapter && s.position === detail.subchapter);
       const frames = sub ? sb!.frames.filter((f) => f.subchapterId === sub.id) : [];
       const out: FramePreview[] = [];
       for (const f of frames) {
-        const p = await guard(() => api().call('plot.framePrompt', { frameId: f.id }));
+        const p = await report.attempt('compute the frame prompt', () => api().call('plot.framePrompt', { frameId: f.id }));
         if (p) out.push({ frameId: f.id, description: f.description, prompt: p.prompt });
       }
       if (selectedKey.value === key) previews.value = out;
@@ -190,19 +182,19 @@ export const usePlotStore = defineStore('plot', () => {
   async function regenerate(key: string): Promise<void> {
     if (filmId.value === null) return;
     const id = filmId.value;
-    await guard(() => api().call('plot.regenerate', { filmId: id, key, children: withChildren.value }));
+    await report.attempt('regenerate the node', () => api().call('plot.regenerate', { filmId: id, key, children: withChildren.value }));
     await loadTree();
   }
 
   async function expand(untilLevel: 1 | 2 | 3, retryFailed = false): Promise<void> {
     if (filmId.value === null) return;
     const id = filmId.value;
-    await guard(() => api().call('plot.expand', { filmId: id, untilLevel, retryFailed }));
+    await report.attempt('expand the plot', () => api().call('plot.expand', { filmId: id, untilLevel, retryFailed }));
     await loadTree();
   }
 
   async function saveOutline(item: OutlineItem): Promise<void> {
-    await guard(() => api().call('plot.outline.update', { type: item.type, id: item.id, title: item.title, scene: item.scene, summary: item.summary }));
+    await report.attempt('save the outline', () => api().call('plot.outline.update', { type: item.type, id: item.id, title: item.title, scene: item.scene, summary: item.summary }));
   }
 
   function close(): void {

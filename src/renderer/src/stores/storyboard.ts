@@ -2,10 +2,11 @@ import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
 import type { EventPayload } from '@shared/api/contract';
 import type { Frame, ReviewState, Storyboard } from '@shared/api/entities';
-import { api } from '../api/current';
+import { api, apiSetup } from '../api/current';
 import { buildStoryIndex, moveFocus, type FrameRow, type Move, type StoryIndex } from '../storyboard/rows';
-import { describeError } from './errors';
+import { errorCode, errorReporter } from './errors';
 import { addEvent, applyItems, emptyWork, hasWork, PATCH_LIMIT, workSize, type RefreshWork } from './storyboard-patch';
+import { ownedSubscriptions } from './subscriptions';
 
 const EMPTY_INDEX: StoryIndex = buildStoryIndex({ chapters: [], subchapters: [], frames: [], dialogue: [], qa: [] });
 
@@ -14,6 +15,8 @@ const EMPTY_INDEX: StoryIndex = buildStoryIndex({ chapters: [], subchapters: [],
  * edits a curator makes (review state, description). Edits patch the local copy at once and are
  * confirmed by the `data.changed` event that the main process sends after every write: the items it
  * names are refetched and patched in, or the whole film when it names none (storyboard-patch.ts).
+ * The store subscribes to that event itself, and refetches the film when a dropped connection
+ * comes back.
  */
 export const useStoryboardStore = defineStore('storyboard', () => {
   const filmId = ref<number | null>(null);
@@ -22,8 +25,12 @@ export const useStoryboardStore = defineStore('storyboard', () => {
   const loading = ref(false);
   const error = ref<string | null>(null);
   const notice = ref<string | null>(null);
-  /** The notice a failed refresh showed, cleared by the next refresh that succeeds. */
-  let refreshNotice: string | null = null;
+  /** A film that cannot be opened shows instead of the board. */
+  const openReport = errorReporter(error);
+  /** Failed edits show in the status line. */
+  const report = errorReporter(notice);
+  /** A failed refresh has its own reporter: only the next refresh that succeeds clears its notice. */
+  const refreshReport = errorReporter(notice);
   const focused = ref(0);
   const detailOpen = ref(false);
 
@@ -59,7 +66,7 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     } catch (err) {
       if (seq !== loadSeq) return;
       board.value = null;
-      error.value = describeError(err);
+      openReport.fail('open the film', err);
     } finally {
       if (seq === loadSeq) loading.value = false;
     }
@@ -110,10 +117,10 @@ export const useStoryboardStore = defineStore('storyboard', () => {
           }
         } catch (err) {
           if (seq !== loadSeq) continue;
-          if (isMissing(err)) close();
+          if (errorCode(err) === 'not_found') close();
           else {
             missedChanges = true;
-            notice.value = refreshNotice = `Could not refresh the storyboard: ${describeError(err)}`;
+            refreshReport.fail('refresh the storyboard', err);
           }
         }
       }
@@ -131,8 +138,7 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     loading.value = false;
     error.value = null;
     // A refresh that failed while the connection was down is stale news once one succeeds.
-    if (refreshNotice !== null && notice.value === refreshNotice) notice.value = null;
-    refreshNotice = null;
+    refreshReport.clear();
     const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
     focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
   }
@@ -174,41 +180,35 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     const ids = new Set(frameIds);
     const before = new Map(current.frames.filter((f) => ids.has(f.id)).map((f) => [f.id, f.review]));
     patchFrames((f) => (ids.has(f.id) ? { ...f, review: { state, note: f.review.note } } : f));
-    try {
-      await api().call('review.set', { items: frameIds.map((id) => ({ type: 'frame' as const, id })), state });
-    } catch (err) {
-      patchFrames((f) => (before.has(f.id) ? { ...f, review: before.get(f.id)! } : f));
-      notice.value = `Could not set the review state: ${describeError(err)}`;
-    }
+    const done = await report.attempt('set the review state', () =>
+      api().call('review.set', { items: frameIds.map((id) => ({ type: 'frame' as const, id })), state }));
+    if (done === undefined) patchFrames((f) => (before.has(f.id) ? { ...f, review: before.get(f.id)! } : f));
   }
 
   async function updateDescription(frameId: number, description: string): Promise<boolean> {
-    try {
-      const frame = await api().call('frames.update', { frameId, description });
-      patchFrames((f) => (f.id === frame.id ? frame : f));
-      return true;
-    } catch (err) {
-      notice.value = `Could not save the description: ${describeError(err)}`;
-      return false;
-    }
+    const frame = await report.attempt('save the description', () => api().call('frames.update', { frameId, description }));
+    if (frame) patchFrames((f) => (f.id === frame.id ? frame : f));
+    return frame !== undefined;
   }
 
   async function undoRedo(which: 'undo' | 'redo'): Promise<void> {
     if (filmId.value === null) return;
-    try {
-      const { edit } = await api().call(which === 'undo' ? 'edits.undo' : 'edits.redo', { filmId: filmId.value });
-      notice.value = edit ? `${which === 'undo' ? 'Undid' : 'Redid'}: ${edit.label}` : `Nothing to ${which}`;
-    } catch (err) {
-      notice.value = `Could not ${which}: ${describeError(err)}`;
-    }
+    const id = filmId.value;
+    const result = await report.attempt(which, () => api().call(which === 'undo' ? 'edits.undo' : 'edits.redo', { filmId: id }));
+    if (result) notice.value = result.edit ? `${which === 'undo' ? 'Undid' : 'Redid'}: ${result.edit.label}` : `Nothing to ${which}`;
   }
+
+  const subscriptions = ownedSubscriptions();
+  subscriptions.hold(
+    api().on('data.changed', onDataChanged),
+    apiSetup().onConnectionChange((status) => {
+      // Events may have been missed while the connection was down.
+      if (status.state === 'open' && status.resumed && filmId.value !== null) void reload();
+    }),
+  );
 
   return {
     filmId, board, loading, error, notice, focused, detailOpen, index, frameCount, focusedRow,
     open, reload, close, onDataChanged, move, focusOrdinal, setReview, updateDescription, undoRedo,
   };
 });
-
-function isMissing(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'not_found';
-}

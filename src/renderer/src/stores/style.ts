@@ -3,7 +3,8 @@ import { computed, ref } from 'vue';
 import type { Job } from '@shared/api/entities';
 import type { StyleLearnSettings, StyleState } from '@shared/api/methods-style';
 import { api } from '../api/current';
-import { describeError } from './errors';
+import { errorReporter } from './errors';
+import { ownedSubscriptions } from './subscriptions';
 
 /** Form values of the training settings (text fields, parsed when a run starts). */
 export interface LearnForm {
@@ -32,15 +33,18 @@ export const useStyleStore = defineStore('style', () => {
   const folder = ref('');
   const busy = ref(false);
   const error = ref<string | null>(null);
-  let unsubscribe: (() => void)[] = [];
+  const report = errorReporter(error);
+  /** The events of the film whose panel is open. */
+  const filmEvents = ownedSubscriptions();
 
   const job = computed<Job | null>(() => state.value?.latestJob?.job ?? null);
   const training = computed(() => job.value !== null && (job.value.status === 'queued' || job.value.status === 'running'));
 
   async function load(): Promise<void> {
-    if (filmId.value === null) return;
-    try {
-      const next = await api().call('style.get', { filmId: filmId.value });
+    const id = filmId.value;
+    if (id === null) return;
+    const next = await report.attempt('read the film\'s style', () => api().call('style.get', { filmId: id }));
+    if (next) {
       const first = state.value === null || state.value.filmId !== next.filmId;
       state.value = next;
       if (first) {
@@ -48,9 +52,6 @@ export const useStyleStore = defineStore('style', () => {
         form.value = { ...DEFAULT_FORM, ...Object.fromEntries(Object.entries(s).filter(([k]) => k in DEFAULT_FORM)) };
         if (!generate.value.modelDir) generate.value.modelDir = form.value.modelDir;
       }
-      error.value = null;
-    } catch (err) {
-      error.value = describeError(err);
     }
   }
 
@@ -58,42 +59,39 @@ export const useStyleStore = defineStore('style', () => {
     filmId.value = id;
     state.value = null;
     open.value = true;
-    for (const u of unsubscribe) u();
-    unsubscribe = [
+    filmEvents.release();
+    filmEvents.hold(
       api().on('job.progress', (j) => { if (j.filmId === filmId.value && j.kind.startsWith('style.')) void load(); }),
       api().on('data.changed', (p) => { if (p.filmId === filmId.value) void load(); }),
-    ];
+    );
     void load();
   }
 
   function close(): void {
     open.value = false;
-    for (const u of unsubscribe) u();
-    unsubscribe = [];
+    filmEvents.release();
   }
 
-  async function run(action: () => Promise<unknown>): Promise<void> {
+  /** One action of the panel: the form is busy meanwhile, and the panel reloads after a success. */
+  async function act(what: string, action: () => Promise<unknown>): Promise<void> {
     busy.value = true;
     try {
-      await action();
-      error.value = null;
-      await load();
-    } catch (err) {
-      error.value = describeError(err);
+      const ok = await report.attempt(what, async () => { await action(); return true; });
+      if (ok) await load();
     } finally {
       busy.value = false;
     }
   }
 
-  const importFolder = () => run(() => api().call('style.importImages', { filmId: filmId.value!, folder: folder.value.trim() }));
-  const generateImages = () => run(() => api().call('style.generateImages', {
+  const importFolder = () => act('add the images', () => api().call('style.importImages', { filmId: filmId.value!, folder: folder.value.trim() }));
+  const generateImages = () => act('generate style images', () => api().call('style.generateImages', {
     filmId: filmId.value!, modelDir: generate.value.modelDir.trim(), count: generate.value.count, seed: generate.value.seed,
   }));
-  const setIncluded = (imageId: number, included: boolean) => run(() => api().call('style.setImageIncluded', { imageId, included }));
-  const useEmbedding = (embeddingId: number | null) => run(() => api().call('style.useEmbedding', { filmId: filmId.value!, embeddingId }));
-  const importEmbedding = (file: string) => run(() => api().call('style.importEmbedding', { filmId: filmId.value!, file: file.trim() }));
-  const cancel = () => run(async () => { if (job.value) await api().call('jobs.cancel', { jobId: job.value.id }); });
-  const resume = () => run(async () => { if (job.value) await api().call('jobs.resume', { jobId: job.value.id }); });
+  const setIncluded = (imageId: number, included: boolean) => act('change the image', () => api().call('style.setImageIncluded', { imageId, included }));
+  const useEmbedding = (embeddingId: number | null) => act('choose the embedding', () => api().call('style.useEmbedding', { filmId: filmId.value!, embeddingId }));
+  const importEmbedding = (file: string) => act('import the embedding', () => api().call('style.importEmbedding', { filmId: filmId.value!, file: file.trim() }));
+  const cancel = () => act('cancel the job', async () => { if (job.value) await api().call('jobs.cancel', { jobId: job.value.id }); });
+  const resume = () => act('resume the job', async () => { if (job.value) await api().call('jobs.resume', { jobId: job.value.id }); });
 
   function learn(): Promise<void> {
     const f = form.value;
@@ -102,7 +100,7 @@ export const useStyleStore = defineStore('style', () => {
       previewEvery: f.previewEvery, checkpointEvery: f.checkpointEvery,
     };
     if (f.lrSchedule.trim()) settings.lrSchedule = f.lrSchedule.trim();
-    return run(() => api().call('style.learn', { filmId: filmId.value!, modelDir: f.modelDir.trim(), settings }));
+    return act('start learning', () => api().call('style.learn', { filmId: filmId.value!, modelDir: f.modelDir.trim(), settings }));
   }
 
   return {
