@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openModelSource, type ModelSource } from '../../../src/main/models/source/index';
+import { SafetensorsFile } from '../../../src/main/models/source/safetensors-file';
+import { writeSafetensors, type FloatTensor } from '../../../src/main/style/formats/safetensors';
 import { tinySd15Dir, tinySdxlDir } from '../../support/paths';
+import { useTempDir } from '../../support/tmp';
+import { float32Bytes, pickleTensorDict, torchZip, type TensorSpec } from '../../style/support/torch-file';
 
 /**
  * Every checkpoint form of the tiny fixtures opens to the same diffusers state dict as the fixture's diffusers
@@ -82,5 +88,73 @@ describe.each([
 
   it('refuses the single file without --config, naming how its shapes differ from the standard family', async () => {
     await expect(openModelSource(join(dir, `${file}.safetensors`))).rejects.toThrow(/not the standard .* architecture \(conv_in has 32 channels \(standard 320\).*pass --config/);
+  });
+});
+
+describe('other input forms of the same weights', () => {
+  const tmp = useTempDir('model-source-forms-');
+  const sd15 = join(tinySd15Dir, 'checkpoints');
+
+  async function tensorsOf(file: string, strip = ''): Promise<Map<string, FloatTensor>> {
+    const f = await SafetensorsFile.open(file);
+    const out = new Map<string, FloatTensor>();
+    for (const [k, e] of f.entries) if (k.startsWith(strip) && e.dtype === 'F32') out.set(k.slice(strip.length), { shape: e.shape, data: await f.readFloat32(e) });
+    await f.close();
+    return out;
+  }
+
+  it('a diffusers folder whose UNet is a torch .bin (restricted pickle reader) gives the same UNet', async () => {
+    const dir = join(tmp(), 'bin-folder');
+    cpSync(join(sd15, 'diffusers'), dir, { recursive: true });
+    // The fixtures are read-only; the copy must be writable (and removable after the test).
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+    chmodSync(dir, 0o755);
+    const unet = await tensorsOf(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'));
+    rmSync(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), { force: true });
+    const specs: TensorSpec[] = [];
+    const storages: Record<string, Uint8Array> = {};
+    let i = 0;
+    for (const [key, t] of unet) {
+      const stride = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      specs.push({ key, storageType: 'FloatStorage', storageKey: String(i), numel: t.data.length, offset: 0, shape: t.shape, stride });
+      storages[String(i++)] = float32Bytes(t.data);
+    }
+    writeFileSync(join(dir, 'unet', 'diffusion_pytorch_model.bin'), torchZip('archive', pickleTensorDict(specs), storages));
+    const reference = await open(join(sd15, 'diffusers'), { skipHash: true });
+    const fromBin = await open(dir, { skipHash: true });
+    expect(fromBin.sourceFiles.some((f) => f.endsWith('diffusion_pytorch_model.bin'))).toBe(true);
+    await compareComponents(reference, fromBin, true);
+  });
+
+  it('--vae replaces the VAE: a bare LDM VAE file and a diffusers VAE with the pre-0.14 attention names', async () => {
+    const dir = tmp();
+    const ldmVae = await tensorsOf(join(sd15, 'tiny-sd15.safetensors'), 'first_stage_model.');
+    const ldmPath = join(dir, 'vae-ldm.safetensors');
+    writeFileSync(ldmPath, writeSafetensors(ldmVae));
+    const oldNames = new Map<string, FloatTensor>();
+    for (const [k, t] of await tensorsOf(join(sd15, 'diffusers', 'vae', 'diffusion_pytorch_model.safetensors'))) {
+      oldNames.set(k.replace('.to_q.', '.query.').replace('.to_k.', '.key.').replace('.to_v.', '.value.').replace('.to_out.0.', '.proj_attn.'), t);
+    }
+    expect([...oldNames.keys()].some((k) => k.includes('.proj_attn.'))).toBe(true);
+    const oldPath = join(dir, 'vae-old-diffusers.safetensors');
+    writeFileSync(oldPath, writeSafetensors(oldNames));
+
+    const reference = await open(join(sd15, 'diffusers'), { skipHash: true });
+    for (const [vae, layout] of [[ldmPath, 'LDM'], [oldPath, 'diffusers']] as const) {
+      const s = await open(join(sd15, 'tiny-sd15-fp16.safetensors'), { config: join(sd15, 'config'), vae, skipHash: true });
+      expect(s.notes.join('\n')).toContain(`VAE from ${vae} (${layout} layout)`);
+      expect(s.sourceFiles).toEqual([join(sd15, 'tiny-sd15-fp16.safetensors'), vae]);
+      await compareComponents({ ...reference, components: { vae: reference.components.vae } }, { ...s, components: { vae: s.components.vae } }, true);
+    }
+  });
+
+  it('sourceHash is the file sha256 for one file and a manifest hash with --vae', async () => {
+    const file = join(sd15, 'tiny-sd15.safetensors');
+    const s = await open(file, { config: join(sd15, 'config') });
+    expect(s.sourceHash).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+    expect(s.totalBytes).toBe(readFileSync(file).length);
+    const withVae = await open(file, { config: join(sd15, 'config'), vae: join(sd15, 'diffusers', 'vae', 'diffusion_pytorch_model.safetensors') });
+    expect(withVae.sourceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(withVae.sourceHash).not.toBe(s.sourceHash);
   });
 });

@@ -26,7 +26,7 @@ export const TEXT_PREFIXES = {
 } as const satisfies Record<ModelFamily, Partial<Record<'text_encoder' | 'text_encoder_2', string>>>;
 
 function refuse(file: string, what: string, found: string[], advice: string): never {
-  throw new AppError(MODEL_UNSUPPORTED, `${file}: this is ${what}, not a Stable Diffusion model (found ${found.map((k) => `"${k}"`).join(', ')}). ${advice}`, { file, found });
+  throw new AppError(MODEL_UNSUPPORTED, `${file}: this is ${what} (found ${found.map((k) => `"${k}"`).join(', ')}), not a model the importer takes. ${advice}`, { file, found });
 }
 
 function firstMatching(keys: string[], test: (k: string) => boolean, n = 2): string[] {
