@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { loadModelFolder } from '../../../src/main/diffusion/loader/model-folder';
 import { DiffusionPipeline } from '../../../src/main/diffusion/pipeline/stable-diffusion';
 import { idsTensor } from '../../../src/main/diffusion/runtime/tensors';
+import { fromHalf } from '../../../src/main/util/half-float';
 import { tinySd15Dir, tinySdxlDir } from '../../support/paths';
 import { absMax, f32, ints, item, maxAbsDiff, readCase, txt2imgFromCase } from '../../diffusion/fixture-io';
 
@@ -19,6 +20,23 @@ export interface Tolerance {
 }
 
 export const EXACT: Tolerance = { model: 1e-4, image: 1e-4 };
+
+/** float16's unit roundoff: a weight rounded to float16 is off by at most this fraction of itself. */
+export const HALF_UNIT_ROUNDOFF = 2 ** -11;
+
+/**
+ * A float16 checkpoint imported to float32: the graphs are exact, the weights are the reference ones rounded to
+ * float16 (relative error ≤ u = 2⁻¹¹ each). Measured on both fixtures (docs/models.md): the outputs' max error is
+ * 0.9u (text encoder), 2.2u (SDXL's text_encoder_2), 1.9u (UNet) and 0.9u (final image) of the reference absmax;
+ * the bound is 4u, about twice the worst seen, and 20× the float32 import's error (so a wrong graph still fails).
+ */
+export const FP16_WEIGHTS: Tolerance = { model: 4 * HALF_UNIT_ROUNDOFF, image: 4 * HALF_UNIT_ROUNDOFF };
+
+/**
+ * `--fp16` output: float16 weights and float16 activations between the float32-kept ops, so every op adds up to
+ * u of rounding. Measured: ≤ 2.2u (text encoders), ≤ 3.6u (UNet), ≤ 2.6u (image); bound 8u.
+ */
+export const FP16_COMPUTE: Tolerance = { model: 8 * HALF_UNIT_ROUNDOFF, image: 8 * HALF_UNIT_ROUNDOFF };
 
 /** Checks an imported tiny-sd15 folder against the fixture's text-encoder, UNet and txt2img (DDIM and Euler) references. */
 export async function checkSd15Folder(dir: string, tol: Tolerance): Promise<Record<string, number>> {
@@ -74,7 +92,8 @@ export async function checkSdxlFolder(dir: string, tol: Tolerance): Promise<Reco
       const out = await enc.s.session.run({ input_ids: idsTensor('int64', [ids.slice(0, 77), ids.slice(77)]) });
       for (const [name, desc] of Object.entries<any>(c[key].outputs)) {
         const expected = f32(cases, desc);
-        errors[`${key} ${name}`] = maxAbsDiff(Float32Array.from(out[name].data as ArrayLike<number>), expected) / absMax(expected);
+        const data = out[name].type === 'float16' ? Array.from(out[name].data as Uint16Array, fromHalf) : (out[name].data as Float32Array);
+        errors[`${key} ${name}`] = maxAbsDiff(data, expected) / absMax(expected);
       }
     }
     for (const u of readCase(cases, 'unet.json').cases) {

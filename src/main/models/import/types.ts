@@ -27,6 +27,8 @@ export interface ImportSource {
     text_encoder_2?: Record<string, unknown>;
     scheduler: Record<string, unknown>;
   };
+  /** Pipeline-level model_index.json facts (SDXL's force_zeros_for_empty_prompt, the refiner's requires_aesthetics_score). */
+  modelIndex?: Record<string, unknown>;
   tokenizerDirs: { tokenizer?: string; tokenizer_2?: string };
   components: Partial<Record<ImportComponent, Map<string, ImportSourceTensor>>>;
   sourceHash: string;

@@ -49,7 +49,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
  * optimum's model_index.json. SDXL base zeroes the unconditional embeddings for an empty negative prompt (diffusers'
  * default for StableDiffusionXLPipeline); the refiner does not, and says it conditions on an aesthetic score.
  */
-function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerClass: string): Record<string, unknown> {
+function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerClass: string, fromSource: Record<string, unknown> = {}): Record<string, unknown> {
   const sdxl = family === 'sdxl' || family === 'sdxl-refiner';
   const index: Record<string, unknown> = {
     _class_name: sdxl ? 'ORTStableDiffusionXLPipeline' : 'ORTStableDiffusionPipeline',
@@ -61,8 +61,9 @@ function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerCla
   if (written.includes('text_encoder')) index.tokenizer = ['transformers', 'CLIPTokenizer'];
   if (written.includes('text_encoder_2')) index.tokenizer_2 = ['transformers', 'CLIPTokenizer'];
   if (sdxl) {
-    index.force_zeros_for_empty_prompt = family === 'sdxl';
-    index.requires_aesthetics_score = family === 'sdxl-refiner';
+    const flag = (key: string, fallback: boolean) => (typeof fromSource[key] === 'boolean' ? fromSource[key] : fallback);
+    index.force_zeros_for_empty_prompt = flag('force_zeros_for_empty_prompt', family === 'sdxl');
+    index.requires_aesthetics_score = flag('requires_aesthetics_score', family === 'sdxl-refiner');
   }
   return index;
 }
@@ -147,11 +148,11 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
     opts.onProgress?.({ ...progress });
     if (source.tokenizerDirs.tokenizer && built.some((b) => b.plan.name === 'text_encoder')) copyDir(source.tokenizerDirs.tokenizer, join(tmp, 'tokenizer'));
     if (source.tokenizerDirs.tokenizer_2 && built.some((b) => b.plan.name === 'text_encoder_2')) copyDir(source.tokenizerDirs.tokenizer_2, join(tmp, 'tokenizer_2'));
-    const scheduler = { ...source.configs.scheduler, prediction_type: source.prediction };
+    const scheduler: Record<string, unknown> = { ...source.configs.scheduler, prediction_type: source.prediction };
     mkdirSync(join(tmp, 'scheduler'));
     writeFileAtomic(join(tmp, 'scheduler/scheduler_config.json'), json(scheduler));
     const schedulerClass = typeof scheduler._class_name === 'string' ? scheduler._class_name : 'PNDMScheduler';
-    writeFileAtomic(join(tmp, 'model_index.json'), json(modelIndex(source.family, built.map((b) => b.plan.name), schedulerClass)));
+    writeFileAtomic(join(tmp, 'model_index.json'), json(modelIndex(source.family, built.map((b) => b.plan.name), schedulerClass, source.modelIndex)));
 
     if (opts.signal?.aborted) throw new AppError('import.aborted', 'import cancelled');
     // An empty --out folder is replaced by the rename (rename(2) replaces an empty directory).
