@@ -9,6 +9,8 @@ import { exportJobKind } from './export/job';
 import { modelHandlers } from './models/api-handlers';
 import { plotHandlers } from './plot/api-handlers';
 import { plotJobKind } from './plot/plot-job';
+import { qualityHandlers } from './quality/api-handlers';
+import { qualityJobKind } from './quality/quality-job';
 import { renderHandlers } from './render/api-handlers';
 import { renderJobKind } from './render/render-job';
 import { styleHandlers } from './style/api-handlers';
@@ -31,12 +33,14 @@ export const handlers: HandlerMap = {
   ...plotHandlers,
   ...styleHandlers,
   ...modelHandlers,
+  ...qualityHandlers,
 };
 
 /** Every job kind the app's runner runs (a CLI command registers only the kind it runs itself). */
 export const jobKinds: JobKind<any>[] = [
   exportJobKind,
   plotJobKind,
+  qualityJobKind,
   renderJobKind(),
   styleLearnJobKind,
   styleGenerateJobKind,

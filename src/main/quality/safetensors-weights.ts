@@ -32,13 +32,13 @@ export class SafetensorsWeights {
     if (bytes.length < 8) bad('too short for a safetensors header');
     const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
     if (headerLen > bytes.length - 8) bad(`header length ${headerLen} exceeds the file size ${bytes.length}`);
-    let header: Record<string, unknown>;
+    this.dataStart = 8 + headerLen;
+    let header: Record<string, unknown> = {};
     try {
       header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
     } catch (err) {
-      return bad(`header is not JSON (${(err as Error).message})`);
+      bad(`header is not JSON (${(err as Error).message})`);
     }
-    this.dataStart = 8 + headerLen;
     for (const [key, value] of Object.entries(header)) {
       if (key === '__metadata__') continue;
       const e = value as Entry;

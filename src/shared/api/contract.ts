@@ -8,6 +8,7 @@ import { modelMethods } from './methods-models';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
 import { plotMethods } from './methods-plot';
+import { qualityMethods } from './methods-quality';
 import { styleMethods } from './methods-style';
 
 /**
@@ -126,6 +127,7 @@ export const methods = {
   ...plotMethods,
   ...styleMethods,
   ...modelMethods,
+  ...qualityMethods,
 } as const;
 
 export type Methods = typeof methods;
