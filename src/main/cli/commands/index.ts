@@ -5,6 +5,7 @@ import * as importCmd from './import';
 import * as info from './info';
 import * as plot from './plot';
 import * as project from './project';
+import * as quality from './quality';
 import * as renderFilm from './render-film';
 import * as render from './render';
 import * as serve from './serve';
@@ -23,6 +24,7 @@ export const commandModules: CommandModule[] = [
   info,
   plot,
   project,
+  quality,
   render,
   renderFilm,
   serve,
