@@ -71,3 +71,14 @@ export function mutate<T>(target: WriteTarget | Database.Database, write: (m: Mu
   for (const t of m.touched()) events?.emit('data.changed', t);
   return value;
 }
+
+/**
+ * For asynchronous writes (an image import awaiting sharp between its row inserts, a job step): each
+ * row write is its own `mutate`, and this announces what the whole operation touched once it finished.
+ */
+export async function mutateAsync<T>(target: WriteTarget, write: (m: Mutation) => Promise<T>): Promise<T> {
+  const m = new Mutation(target.db);
+  const value = await write(m);
+  for (const t of m.touched()) target.events?.emit('data.changed', t);
+  return value;
+}

@@ -2,16 +2,18 @@ import type { PlotNode, PlotSettingsView } from '../../shared/api/methods-plot';
 import { AppError } from '../../shared/errors';
 import type { HandlerMap } from '../api/handler-types';
 import type { AppContext } from '../app/context';
-import { getFrame } from '../story/film-reader';
+import { mutate } from '../db/mutation';
+import { editOutline } from '../story/edits';
+import { getOutlineItem } from '../story/film-reader';
+import { promptOfFrame } from '../story/frame-prompt';
 import { LlmClient } from './llm-client';
-import { assembleFramePrompt, type NamedCharacter } from '../story/lookalike';
 import { expandFilm, regenerateNode, startFilms } from './plot-service';
 import { API_KEY_SECRET, resolveApiKey, secretStore } from './secret-store';
 import {
   readInstallationSettings, readProjectProvider, resolveProvider, writeInstallationSettings, writeProjectProvider,
   type ProviderOverrides,
 } from './settings';
-import { activeTemplate, resetTemplate, saveTemplate } from './templates';
+import { activeTemplate, resetTemplate, saveTemplate, templateVersion } from './templates';
 import { filmUsage, getNode, listNodes, readPlotFilm, type NodeRow } from './tree-store';
 
 /** Handlers of the plot.* methods (contract: src/shared/api/methods-plot.ts). */
@@ -29,8 +31,7 @@ function settingsView(ctx: AppContext): PlotSettingsView {
 }
 
 function nodeView(ctx: AppContext, r: NodeRow): PlotNode {
-  const version = r.template_id === null ? null
-    : (ctx.requireProject().db.prepare('SELECT version FROM plot_template WHERE id = ?').get(r.template_id) as { version: string } | undefined)?.version ?? null;
+  const version = r.template_id === null ? null : templateVersion(ctx.requireProject().db, r.template_id);
   const error = r.error_json ? (JSON.parse(r.error_json) as { code: string; message: string }) : null;
   return {
     key: r.key, level: r.level, chapter: r.chapter_pos, subchapter: r.subchapter_pos, status: r.status, model: r.model,
@@ -74,11 +75,11 @@ export const plotHandlers: Pick<HandlerMap,
   'plot.templates.save': (ctx, { level, system, user }) => saveTemplate(ctx.requireProject().db, level, { system, user }),
   'plot.templates.reset': (ctx, { level }) => resetTemplate(ctx.requireProject().db, level),
 
-  'plot.create': (ctx, { themes, breadth, expandUntil, provider }) => {
-    const result = startFilms(ctx.requireProject().db, ctx.jobs, { themes, breadth, expandUntil, provider });
-    for (const filmId of result.filmIds) ctx.events.emit('data.changed', { filmId, entities: [{ type: 'film', ids: [filmId] }] });
+  'plot.create': (ctx, { themes, breadth, expandUntil, provider }) => mutate(ctx.writer(), (m) => {
+    const result = startFilms(m.db, ctx.jobs, { themes, breadth, expandUntil, provider });
+    for (const filmId of result.filmIds) m.touch(filmId, { type: 'film', ids: [filmId] });
     return result;
-  },
+  }),
   'plot.expand': (ctx, { filmId, untilLevel, retryFailed }) => expandFilm(ctx.requireProject().db, ctx.jobs, filmId, untilLevel, retryFailed),
   'plot.regenerate': (ctx, { filmId, key, children }) => regenerateNode(ctx.requireProject().db, ctx.jobs, filmId, key, children),
 
@@ -95,27 +96,11 @@ export const plotHandlers: Pick<HandlerMap,
     return { ...nodeView(ctx, r), rawAnswer: r.raw_answer, result: r.result_json ? JSON.parse(r.result_json) : null };
   },
 
-  'plot.outline.update': (ctx, { type, id, ...fields }) => {
-    const db = ctx.requireProject().db;
-    const filmSql = type === 'chapter' ? 'SELECT film_id AS f FROM chapter WHERE id = ?'
-      : 'SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?';
-    const film = db.prepare(filmSql).get(id) as { f: number } | undefined;
-    if (!film) throw new AppError('not_found', `No ${type} with id ${id}`, { type, id });
-    const sets = Object.entries(fields).filter(([, v]) => v !== undefined);
-    if (sets.length) {
-      db.prepare(`UPDATE ${type} SET ${sets.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...sets.map(([, v]) => v), id);
-    }
-    ctx.events.emit('data.changed', { filmId: film.f, entities: [{ type, ids: [id] }] });
-    const row = db.prepare(`SELECT id, title, scene, summary FROM ${type} WHERE id = ?`).get(id) as { id: number; title: string; scene: string; summary: string };
-    return { type, ...row };
-  },
+  'plot.outline.update': (ctx, { type, id, ...fields }) => mutate(ctx.writer(), ({ db }) => {
+    const values = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    editOutline(db, type, id, values);
+    return { type, ...getOutlineItem(db, type, id) };
+  }),
 
-  'plot.framePrompt': (ctx, { frameId }) => {
-    const db = ctx.requireProject().db;
-    const frame = getFrame(db, frameId);
-    const film = db.prepare(`SELECT f.id, f.style_keyword FROM film f JOIN chapter c ON c.film_id = f.id
-      JOIN subchapter s ON s.chapter_id = c.id WHERE s.id = ?`).get(frame.subchapterId) as { id: number; style_keyword: string };
-    const chars = db.prepare('SELECT name, lookalike FROM character WHERE film_id = ? ORDER BY position').all(film.id) as NamedCharacter[];
-    return { frameId, prompt: assembleFramePrompt(film.style_keyword || 'enchanting', frame.description, chars) };
-  },
+  'plot.framePrompt': (ctx, { frameId }) => ({ frameId, prompt: promptOfFrame(ctx.requireProject().db, frameId) }),
 };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Id } from '../../shared/api/entities';
 import { toErrorPayload } from '../../shared/errors';
 import type { EventBus } from '../app/event-bus';
+import { mutate } from '../db/mutation';
 import type { JobContext, JobKind } from '../jobs/runner';
 import { InvalidAnswerError, LlmClient, LlmRequestError, emptyUsage } from './llm-client';
 import { buildMessages, nodeVars } from './prompt-context';
@@ -110,26 +111,34 @@ async function runNode(db: Database.Database, events: EventBus, run: FilmRun, no
     });
     Object.assign(meta, { model: res.model, usage: res.usage, warnings: res.warnings });
     if (level === 1) {
-      commitLevel1(db, film.filmId, node.id, res.value as never, meta, res.raw);
-      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'film', ids: [film.filmId] }, { type: 'character', ids: [] }, { type: 'chapter', ids: [] }, { type: 'qa', ids: [] }] });
+      mutate({ db, events }, (m) => {
+        commitLevel1(db, film.filmId, node.id, res.value as never, meta, res.raw);
+        m.touch(film.filmId, { type: 'film', ids: [film.filmId] }, { type: 'character', ids: [] }, { type: 'chapter', ids: [] }, { type: 'qa', ids: [] });
+      });
     } else if (level === 2) {
-      const ids = commitLevel2(db, film.filmId, node, res.value as never, meta, res.raw);
-      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'subchapter', ids }, { type: 'qa', ids: [] }] });
+      mutate({ db, events }, (m) => {
+        const ids = commitLevel2(db, film.filmId, node, res.value as never, meta, res.raw);
+        m.touch(film.filmId, { type: 'subchapter', ids }, { type: 'qa', ids: [] });
+      });
     } else {
-      const subId = commitLevel3(db, film.filmId, node, res.value as never, meta, res.raw);
-      events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'subchapter', ids: [subId] }, { type: 'frame', ids: [] }, { type: 'dialogue', ids: [] }, { type: 'qa', ids: [] }] });
+      mutate({ db, events }, (m) => {
+        const subId = commitLevel3(db, film.filmId, node, res.value as never, meta, res.raw);
+        m.touch(film.filmId, { type: 'subchapter', ids: [subId] }, { type: 'frame', ids: [] }, { type: 'dialogue', ids: [] }, { type: 'qa', ids: [] });
+      });
     }
   } catch (err) {
     if (signal.aborted) throw err;
     // The node fails, the film goes on: keep the raw answer and the usage it cost.
-    if (err instanceof InvalidAnswerError) {
-      markNodeFailed(db, node.id, { ...meta, usage: err.usage }, err.raw, err.toPayload());
-    } else if (err instanceof LlmRequestError) {
-      markNodeFailed(db, node.id, { ...meta, usage: err.usage }, null, err.toPayload());
-    } else {
-      markNodeFailed(db, node.id, meta, null, toErrorPayload(err));
-    }
-    events.emit('data.changed', { filmId: film.filmId, entities: [{ type: 'film', ids: [film.filmId] }] });
+    mutate({ db, events }, (m) => {
+      if (err instanceof InvalidAnswerError) {
+        markNodeFailed(db, node.id, { ...meta, usage: err.usage }, err.raw, err.toPayload());
+      } else if (err instanceof LlmRequestError) {
+        markNodeFailed(db, node.id, { ...meta, usage: err.usage }, null, err.toPayload());
+      } else {
+        markNodeFailed(db, node.id, meta, null, toErrorPayload(err));
+      }
+      m.touch(film.filmId, { type: 'film', ids: [film.filmId] });
+    });
   }
 }
 

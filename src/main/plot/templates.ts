@@ -96,6 +96,11 @@ interface TemplateRow { id: number; level: Level; version: string; system_text: 
 const fromRow = (r: TemplateRow): StoredTemplate =>
   ({ id: r.id, level: r.level, version: r.version, system: r.system_text, user: r.user_text, builtin: r.builtin === 1 });
 
+/** The version label of a stored template (null when the row is gone). */
+export function templateVersion(db: Database.Database, id: number): string | null {
+  return db.prepare<[number], { version: string }>('SELECT version FROM plot_template WHERE id = ?').get(id)?.version ?? null;
+}
+
 export function getTemplate(db: Database.Database, id: number): StoredTemplate {
   const row = db.prepare('SELECT * FROM plot_template WHERE id = ?').get(id) as TemplateRow | undefined;
   if (!row) throw new AppError('not_found', `No plot template with id ${id}`, { id });

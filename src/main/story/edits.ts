@@ -43,8 +43,10 @@ export function editOutline(db: Database.Database, type: OutlineType, id: number
   return mutate(db, (m) => {
     const filmId = filmIdOf(db, type, id);
     assertEditable(type, values);
-    const before = readValues(db, type, id, Object.keys(values));
-    if (Object.keys(values).length > 0) m.edit(filmId, `Edit ${type} ${id}`, [{ table: type, id, before, after: values }]);
+    if (Object.keys(values).length > 0) {
+      const before = readValues(db, type, id, Object.keys(values));
+      m.edit(filmId, `Edit ${type} ${id}`, [{ table: type, id, before, after: values }]);
+    }
     m.touch(filmId, { type, ids: [id] });
     return filmId;
   });

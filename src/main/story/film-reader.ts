@@ -195,6 +195,15 @@ export function getStoryboardItems(db: Database.Database, filmId: number, ids: {
   })();
 }
 
+/** A chapter's or subchapter's outline fields (what the next plot level expands). */
+export function getOutlineItem(db: Database.Database, type: 'chapter' | 'subchapter', id: number):
+  { id: number; title: string; scene: string; summary: string } {
+  const row = db.prepare<[number], { id: number; title: string; scene: string; summary: string }>(
+    `SELECT id, title, scene, summary FROM ${type === 'chapter' ? 'chapter' : 'subchapter'} WHERE id = ?`).get(id);
+  if (!row) throw new AppError('not_found', `No ${type} with id ${id}`, { type, id });
+  return row;
+}
+
 /** The story rows that belong to a film through the outline (chapter → subchapter → frame). */
 export type FilmOwned = 'chapter' | 'subchapter' | 'frame' | 'dialogue' | 'qa' | 'render';
 

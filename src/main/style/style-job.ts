@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { StyleLearnSettings } from '../../shared/api/methods-style';
 import { AppError } from '../../shared/errors';
+import { mutate, mutateAsync } from '../db/mutation';
+import { checkTrainingFits } from '../diffusion/memory-estimate';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
 import type { JobContext, JobKind } from '../jobs/runner';
 import { storeImage } from '../render/image-store';
@@ -51,6 +53,8 @@ async function runLearn(ctx: JobContext<StyleLearnParams>): Promise<void> {
   };
   const cacheDir = onnxCacheDir(ctx);
   const size = settings.size ? { width: settings.size, height: settings.size } : undefined;
+  // A size the provider cannot hold is refused before anything loads (a conservative estimate: training keeps activations).
+  checkTrainingFits(modelDir, { size: settings.size, previews: settings.previewEvery > 0, provider: settings.provider });
   const model = await openTrainingModel(modelDir, { cacheDir, provider: settings.provider, size, threads: settings.threads });
   let previews: PreviewRenderer | undefined;
   const previewDir = mkdtempSync(join(tmpdir(), 'dreamframe-preview-'));
@@ -97,10 +101,12 @@ async function runLearn(ctx: JobContext<StyleLearnParams>): Promise<void> {
     });
     if (result.cancelled) return;
     state.losses = result.losses.map((l) => ({ step: l.step, loss: l.loss }));
-    const saved = saveEmbedding(ctx.project, styleId, `job-${ctx.jobId}-step-${result.steps}`, result.embedding);
-    state.embeddingId = saved.id;
-    ctx.saveCheckpoint(state);
-    ctx.events.emit('data.changed', { filmId, entities: [{ type: 'style', ids: [styleId] }] });
+    mutate({ db: ctx.project.db, events: ctx.events }, (m) => {
+      const saved = saveEmbedding(ctx.project, styleId, `job-${ctx.jobId}-step-${result.steps}`, result.embedding);
+      state.embeddingId = saved.id;
+      ctx.saveCheckpoint(state);
+      m.touch(filmId, { type: 'style', ids: [styleId] });
+    });
   } finally {
     await previews?.release();
     await model.release();
@@ -145,9 +151,11 @@ async function runGenerate(ctx: JobContext<StyleGenerateParams>): Promise<void> 
       ctx.progress(done / count, `image ${done + 1}/${count}`);
       const result = await pipeline.generate({ prompt: prompts[done], seed: seed + done, steps, width, height, signal: ctx.signal });
       if (ctx.signal.aborted) return;
-      await addStyleImage(ctx.project, styleId, result.images[0], 'image/png', 'generated');
-      ctx.saveCheckpoint({ done: done + 1 });
-      ctx.events.emit('data.changed', { filmId, entities: [{ type: 'style', ids: [styleId] }] });
+      await mutateAsync({ db: ctx.project.db, events: ctx.events }, async (m) => {
+        await addStyleImage(ctx.project, styleId, result.images[0], 'image/png', 'generated');
+        ctx.saveCheckpoint({ done: done + 1 });
+        m.touch(filmId, { type: 'style', ids: [styleId] });
+      });
     }
   } finally {
     await pipeline.release();

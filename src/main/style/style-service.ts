@@ -107,6 +107,11 @@ export function setStyleImageIncluded(project: Project, imageId: number, include
   return { image: listStyleImageInfos(project, row.style_id).find((i) => i.id === imageId)!, filmId: row.film_id };
 }
 
+/** Keeps the settings of the last learning run as the form's starting values. */
+export function rememberLearnSettings(project: Project, styleId: number, settings: Record<string, unknown>): void {
+  project.db.prepare('UPDATE style SET settings_json = ? WHERE id = ?').run(JSON.stringify(settings), styleId);
+}
+
 /** Absolute file paths of the images training should use. */
 export function includedImagePaths(project: Project, styleId: number): string[] {
   return (project.db.prepare(`SELECT a.rel_path FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256
