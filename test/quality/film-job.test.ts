@@ -5,6 +5,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectWithSample } from '../../src/main/app/context';
 import { main } from '../../src/main/cli/main';
+import { runExport } from '../../src/main/export/exporter';
+import { setReview } from '../../src/main/story/edits';
 import { EventBus } from '../../src/main/app/event-bus';
 import { getJob } from '../../src/main/jobs/job-store';
 import { JobRunner } from '../../src/main/jobs/runner';
@@ -130,5 +132,25 @@ describe('quality.score job on a film', () => {
       for (const key of ['clipScore', 'lpips', 'descriptionClipScore'] as const) expect(Math.abs(q.film[key] - before.film[key]!)).toBeLessThanOrEqual(1e-5);
       expect(q.frames.map((f: { flags: unknown[] }) => f.flags.length > 0)).toEqual(before.frames.map((f) => f.flags.length > 0));
     });
+  });
+
+  it('export: the manifest carries the film metrics; --exclude-flagged leaves out flagged frames unless approved', async () => {
+    const q = filmQuality(project.db, filmId)!;
+    const flagged = q.frames.filter((f) => f.flags.length).map((f) => f.frameId);
+    expect(flagged.length).toBeGreaterThanOrEqual(2);
+    const base = { format: 'jsonl' as const, clips: false, includeDrafts: true, filmIds: [filmId] };
+    const all = await runExport(project, { ...base, outDir: join(dir, 'export-all') });
+    const film = all.manifest.films[0];
+    expect(film.quality).toMatchObject({ frames: q.film.frames, pairs: q.film.pairs, flagged: q.film.flagged });
+    expect(film.quality!.lpips).toBeCloseTo(q.film.lpips!, 12);
+    expect(all.manifest.counts.excluded.frames).toBe(0);
+    expect(all.manifest.settings.excludeFlagged).toBeUndefined();
+
+    setReview(project.db, [{ type: 'frame', id: flagged[0] }], 'approved', null);
+    const cut = await runExport(project, { ...base, outDir: join(dir, 'export-cut'), excludeFlagged: true });
+    expect(cut.manifest.settings.excludeFlagged).toBe(true);
+    // Every flagged frame but the approved one is left out.
+    expect(cut.manifest.counts.excluded.frames).toBe(flagged.length - 1);
+    expect(cut.manifest.stats.frames).toBe(all.manifest.stats.frames - (flagged.length - 1));
   });
 });

@@ -13,6 +13,7 @@ import { writeVideoChatgpt } from './formats/video-chatgpt';
 import { pruneStaleFiles, readManifestFiles, type PruneResult } from './prune';
 import { ExportFolder } from './safe-paths';
 import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
+import { filmQualityMetrics, flaggedFrameIds } from '../quality/export-metrics';
 import { datasetStats } from './stats';
 import {
   EXPORT_FORMAT_VERSION, ExportOptions, FORMATS_WITH_CLIPS, type DataFile, type ExportFormat, type ExportOptionsInput,
@@ -69,8 +70,8 @@ function clipOrder(clips: FilmClips): PlannedClip[] {
 }
 
 /** Loads the films an export covers with the review filter applied. */
-export function selectFilms(project: Project, filmIds: number[] | undefined, includeDrafts: boolean): ExportFilm[] {
-  return selectFilmIds(project.db, filmIds).map((id) => loadExportFilm(project.db, id, includeDrafts));
+export function selectFilms(project: Project, filmIds: number[] | undefined, includeDrafts: boolean, excludeFlagged = false): ExportFilm[] {
+  return selectFilmIds(project.db, filmIds).map((id) => loadExportFilm(project.db, id, includeDrafts, excludeFlagged ? flaggedFrameIds(project.db, id) : undefined));
 }
 
 export function clipsEnabled(opts: ExportOptions): boolean {
@@ -84,7 +85,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   if (existsSync(`${folder.root}/project.sqlite`)) {
     throw new AppError('export_bad_folder', `${folder.root} is a project folder; choose another export folder`, { outDir: folder.root });
   }
-  const films = selectFilms(project, opts.filmIds, opts.includeDrafts);
+  const films = selectFilms(project, opts.filmIds, opts.includeDrafts, opts.excludeFlagged);
   const withClips = clipsEnabled(opts);
   const report = (fraction: number, message: string) => hooks.progress?.(Math.min(1, fraction), message);
 
@@ -153,10 +154,15 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
     settings: {
       includeDrafts: opts.includeDrafts, clips: withClips, subtitles: opts.subtitles, fps: opts.fps, maxSize: opts.maxSize,
       filmIds: films.map((f) => f.id),
+      ...(opts.excludeFlagged ? { excludeFlagged: true } : {}),
     },
     films: films.map((f) => {
       const c = planned.get(f.id);
-      return { id: f.id, title: f.title, dir: f.dirName, clipWidth: (withClips && c?.width) || null, clipHeight: (withClips && c?.height) || null };
+      const quality = filmQualityMetrics(project.db, f.id);
+      return {
+        id: f.id, title: f.title, dir: f.dirName, clipWidth: (withClips && c?.width) || null, clipHeight: (withClips && c?.height) || null,
+        ...(quality ? { quality } : {}),
+      };
     }),
     counts: {
       records: Object.fromEntries(dataFiles.filter((f) => !f.relPath.endsWith('.srt')).map((f) => [f.relPath, f.records])),

@@ -96,7 +96,8 @@ function keyframes(db: Database.Database, filmId: number): Map<number, { sha256:
   return new Map(rows.map((r) => [r.frame_id, { sha256: r.sha256, relPath: r.rel_path }]));
 }
 
-export function loadExportFilm(db: Database.Database, filmId: number, includeDrafts: boolean): ExportFilm {
+/** `leaveOut`: frames to drop unless approved (the quality check's flagged frames with `excludeFlagged`). */
+export function loadExportFilm(db: Database.Database, filmId: number, includeDrafts: boolean, leaveOut: ReadonlySet<number> = new Set()): ExportFilm {
   const board = getStoryboard(db, filmId);
   const renders = keyframes(db, filmId);
   const excluded = { frames: 0, dialogueLines: 0, qaPairs: 0 };
@@ -140,7 +141,7 @@ export function loadExportFilm(db: Database.Database, filmId: number, includeDra
         const kept: number[] = [0];
         const frames: ExportFrame[] = [];
         allFrames.forEach((f, fi) => {
-          const ok = allowed(f.review.state, includeDrafts);
+          const ok = allowed(f.review.state, includeDrafts) && !(leaveOut.has(f.id) && f.review.state !== 'approved');
           kept.push(kept[fi] + (ok ? 1 : 0));
           if (!ok) {
             excluded.frames++;

@@ -12,6 +12,8 @@ export const ExportOptions = z.object({
   /** Empty: every film of the project. */
   filmIds: z.array(Id).max(100_000).default([]),
   includeDrafts: z.boolean().default(false),
+  /** Leave out frames the quality check flags (docs/quality.md) unless the curator approved them explicitly. */
+  excludeFlagged: z.boolean().default(false),
   /** Encode mp4 clips (default: on for llama-vid and video-chatgpt, off for jsonl; story-js never). */
   clips: z.boolean().optional(),
   /** Write a .srt beside each clip that has dialogue. */
@@ -64,9 +66,16 @@ export const ExportManifest = z.object({
   settings: z.object({
     includeDrafts: z.boolean(), clips: z.boolean(), subtitles: z.boolean(), fps: z.number().int(), maxSize: z.number().int(),
     filmIds: z.array(Id),
+    /** Present (true) only when flagged frames were left out. */
+    excludeFlagged: z.boolean().optional(),
   }),
   films: z.array(z.object({
     id: Id, title: z.string(), dir: z.string(), clipWidth: z.number().int().nullable(), clipHeight: z.number().int().nullable(),
+    /** The film's dataset-quality metrics when they were computed (`quality.score`); absent otherwise. */
+    quality: z.object({
+      clipScore: z.number().nullable(), lpips: z.number().nullable(), descriptionClipScore: z.number().nullable(),
+      frames: z.number().int(), scoredFrames: z.number().int(), pairs: z.number().int(), flagged: z.number().int(), computedAt: z.string(),
+    }).optional(),
   })),
   counts: z.object({
     records: z.record(z.string(), z.number().int()),

@@ -10,6 +10,7 @@ interface ExportCliOptions {
   format: ExportFormat;
   out: string;
   includeDrafts?: boolean;
+  excludeFlagged?: boolean;
   clips?: boolean;
   subtitles?: boolean;
   fps: number;
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     })
     .requiredOption('--out <dir>', 'export folder (created if missing; nothing is written outside it)')
     .option('--include-drafts', 'also export items still in draft (rejected items are never exported)')
+    .option('--exclude-flagged', 'leave out frames the quality check flagged (dreamframe quality film) unless approved explicitly')
     .option('--clips', 'encode mp4 clips for jsonl too (on by default for llama-vid and video-chatgpt)')
     .option('--no-clips', 'write data files only, without encoding clips')
     .option('--no-subtitles', 'do not write .srt dialogue sidecars next to clips')
@@ -63,6 +65,7 @@ export function register(program: Command): void {
           outDir: opts.out,
           filmIds: opts.film ?? [],
           includeDrafts: opts.includeDrafts ?? false,
+          excludeFlagged: opts.excludeFlagged ?? false,
           clips: clipsSource === 'cli' ? opts.clips : undefined,
           subtitles: opts.subtitles ?? true,
           fps: opts.fps,
