@@ -3,6 +3,13 @@ import { AppError, toErrorPayload, type ApiErrorPayload } from '../../shared/err
 import { jsonPath } from '../import/json-errors';
 import type { AppContext } from '../app/context';
 
+/**
+ * Under tests (vitest sets NODE_ENV=test) every handler's result is also checked against the method's
+ * output schema, so a handler cannot drift from the contract the renderer is typed against. Off in
+ * production: the types already hold there and parsing large storyboards twice would cost time.
+ */
+const checkOutputs = process.env.NODE_ENV === 'test' || process.env.DREAMFRAME_CHECK_OUTPUTS === '1';
+
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: ApiErrorPayload };
 
 /**
@@ -28,6 +35,15 @@ export async function dispatch(ctx: AppContext, method: unknown, input: unknown)
   try {
     // The composition root checked each handler against its method's types; parsed.data is that input.
     const result = await ctx.wiring.handlers[method](ctx, parsed.data as never);
+    if (checkOutputs) {
+      const checked = methods[method].output.safeParse(result);
+      if (!checked.success) {
+        const issues = checked.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+        console.error(`[api] ${method} returned what its output schema refuses:`, issues);
+        throw new AppError('internal_output_mismatch',
+          `Output of ${method} does not match the contract: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+      }
+    }
     return { ok: true, result };
   } catch (err) {
     if (!(err instanceof AppError)) console.error(`[api] ${method} failed:`, err);
