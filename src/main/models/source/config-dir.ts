@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { resourcesDir } from '../../util/resources';
-import type { ModelFamily } from './index';
+import type { ModelFamily } from './types';
 
 /** Reading diffusers config folders (`--config DIR`, or a diffusers model folder) and the bundled tokenizers. */
 

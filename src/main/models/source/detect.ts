@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/errors';
-import type { ModelFamily } from './index';
+import type { ModelFamily } from './types';
 
 /**
  * What a single-file checkpoint is, from its tensor names and shapes alone (a header is enough). Files that are not

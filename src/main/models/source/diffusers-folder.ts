@@ -6,7 +6,7 @@ import { builtinConfigs, type BuiltinConfigName } from './builtin-configs';
 import { bundledTokenizers, FAMILY_ENCODERS, readConfigDir, readJsonFile, type Json } from './config-dir';
 import { MODEL_UNSUPPORTED } from './detect';
 import { sourceHash } from './hash';
-import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './index';
+import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './types';
 import { mapVae } from './map-vae';
 import { choosePrediction } from './prediction';
 import { fileSource, memorySource, plainRef, type TensorSource } from './refs';
@@ -26,6 +26,8 @@ const WEIGHT_NAMES: Record<ComponentName, string> = {
   text_encoder: 'model',
   text_encoder_2: 'model',
 };
+
+const MAX_BIN_BYTES = 2 ** 31 - 1;
 
 /** Tensors in diffusers component files that are buffers, not weights of the module. */
 const BUFFERS = /(^|\.)position_ids$/;
@@ -67,6 +69,10 @@ async function loadComponent(dir: string, component: ComponentName, opened: Safe
       opened.push(file);
       for (const [k, e] of file.entries) if (!BUFFERS.test(k)) sources.set(k, fileSource(file, e));
     } else {
+      // The restricted pickle reader works on the whole file in memory, and Node reads at most 2 GiB at once.
+      if (statSync(path).size >= MAX_BIN_BYTES) {
+        throw new AppError('model.unsupported', `${path}: a .bin of ${statSync(path).size} bytes is too large to read whole; use the component's .safetensors weights`, { file: path });
+      }
       const { tensors } = readTorchZip(readFileSync(path), path);
       for (const [k, t] of tensors) if (!BUFFERS.test(k)) sources.set(k, memorySource(path, k, t.shape, t.data));
     }

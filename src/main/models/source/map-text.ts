@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/errors';
-import type { TensorRef } from './index';
+import type { TensorRef } from './types';
 import { plainRef, rowsRef, transposedRef, type TensorSource } from './refs';
 
 /**

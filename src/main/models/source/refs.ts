@@ -1,5 +1,5 @@
 import { AppError } from '../../../shared/errors';
-import type { TensorRef } from './index';
+import type { TensorRef } from './types';
 import { floatDtype, numel, type SafetensorsFile, type TensorEntry } from './safetensors-file';
 
 /**

@@ -5,7 +5,7 @@ import { builtinConfigs, builtinPipelineFlags, type BuiltinConfigName, type Fami
 import { bundledTokenizers, FAMILY_ENCODERS, positiveInt, readConfigDir } from './config-dir';
 import { architectureFacts, detectFamily, MODEL_UNSUPPORTED, nonStandardShapes, refuseUnsupported, TEXT_PREFIXES, UNET_PREFIX, type ShapeIndex } from './detect';
 import { sourceHash } from './hash';
-import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './index';
+import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './types';
 import { mapHfClip, mapOpenClip } from './map-text';
 import { mapUnet } from './map-unet';
 import { mapVae } from './map-vae';

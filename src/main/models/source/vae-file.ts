@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { AppError } from '../../../shared/errors';
-import type { TensorRef } from './index';
+import type { TensorRef } from './types';
 import { isLdmVae, mapVae } from './map-vae';
 import { fileSource, type TensorSource } from './refs';
 import { SafetensorsFile } from './safetensors-file';
