@@ -3,6 +3,7 @@ import * as buildTiGrad from './build-ti-grad';
 import * as exportCmd from './export';
 import * as importCmd from './import';
 import * as info from './info';
+import * as model from './model';
 import * as plot from './plot';
 import * as project from './project';
 import * as quality from './quality';
@@ -22,6 +23,7 @@ export const commandModules: CommandModule[] = [
   exportCmd,
   importCmd,
   info,
+  model,
   plot,
   project,
   quality,

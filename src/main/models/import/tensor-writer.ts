@@ -90,7 +90,8 @@ export async function writeTensors(opts: {
   weights: Map<string, ImportSourceTensor>;
   dtype: 'float32' | 'float16';
   signal?: AbortSignal;
-  onTensor: (p: WriteProgress) => void;
+  /** Called after each tensor is written; a returned promise is awaited. */
+  onTensor: (p: WriteProgress) => void | Promise<void>;
 }): Promise<void> {
   if (endianness() !== 'LE') throw new AppError('import.big_endian', 'models can only be imported on a little-endian machine');
   const fd = openSync(opts.file, 'w');
@@ -108,7 +109,7 @@ export async function writeTensors(opts: {
       if (bytes.byteLength !== p.byteLength) throw new Error(`planned ${p.byteLength} bytes for ${p.name}, have ${bytes.byteLength}`);
       let done = 0;
       while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, p.offset + done);
-      opts.onTensor({ sourceBytes: src.byteLength, name: p.name });
+      await opts.onTensor({ sourceBytes: src.byteLength, name: p.name });
     }
     fsyncSync(fd);
   } finally {

@@ -53,7 +53,8 @@ export interface ImportOptions {
   /** float16 weights and I/O (GPU); default float32. */
   fp16?: boolean;
   signal?: AbortSignal;
-  onProgress?: (p: ImportProgress) => void;
+  /** Called after each tensor (and at each stage); a returned promise is awaited before the next tensor. */
+  onProgress?: (p: ImportProgress) => void | Promise<void>;
 }
 
 export interface ImportedModelInfo {

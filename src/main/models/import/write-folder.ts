@@ -8,7 +8,7 @@ import { convertGraphToHalf } from './fp16';
 import { graphPlans, type OnnxModelName } from './graphs';
 import { PlannedStore } from './planned-store';
 import { writeTensors } from './tensor-writer';
-import type { ImportDtype, ImportedModelInfo, ImportFamily, ImportProgress, ImportSource } from './types';
+import type { ImportDtype, ImportedModelInfo, ImportFamily, ImportOptions, ImportProgress, ImportSource } from './types';
 
 /** External-data file beside each model.onnx (optimum's name). */
 export const DATA_FILE = 'model.onnx_data';
@@ -71,7 +71,7 @@ function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerCla
 export interface WriteFolderOptions {
   dtype: ImportDtype;
   signal?: AbortSignal;
-  onProgress?: (p: ImportProgress) => void;
+  onProgress?: ImportOptions['onProgress'];
   notes?: string[];
 }
 
@@ -133,7 +133,7 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
         onTensor: (t) => {
           progress.bytesDone += t.sourceBytes;
           progress.tensorsDone++;
-          opts.onProgress?.({ ...progress });
+          return opts.onProgress?.({ ...progress });
         },
       });
       if (opts.dtype === 'float16') convertGraphToHalf(proto);
