@@ -6,6 +6,8 @@ import type { Project } from './project/project';
 import { curationHandlers } from './curation/api-handlers';
 import { exportHandlers } from './export/api-handlers';
 import { exportJobKind } from './export/job';
+import { farmHandlers } from './farm/api-handlers';
+import { farmRoute } from './farm/coordinator';
 import { modelHandlers } from './models/api-handlers';
 import { plotHandlers } from './plot/api-handlers';
 import { plotJobKind } from './plot/plot-job';
@@ -34,6 +36,7 @@ export const handlers: HandlerMap = {
   ...styleHandlers,
   ...modelHandlers,
   ...qualityHandlers,
+  ...farmHandlers,
 };
 
 /** Every job kind the app's runner runs (a CLI command registers only the kind it runs itself). */
@@ -41,7 +44,8 @@ export const jobKinds: JobKind<any>[] = [
   exportJobKind,
   plotJobKind,
   qualityJobKind,
-  renderJobKind(),
+  // Render jobs go to the render farm when one is configured (DREAMFRAME_REDIS or the app setting).
+  renderJobKind(undefined, farmRoute()),
   styleLearnJobKind,
   styleGenerateJobKind,
 ];

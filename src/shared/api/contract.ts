@@ -4,6 +4,7 @@ import {
   ReviewState, Storyboard,
 } from './entities';
 import { exportMethods } from './methods-export';
+import { farmMethods } from './methods-farm';
 import { modelMethods } from './methods-models';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
@@ -128,6 +129,7 @@ export const methods = {
   ...styleMethods,
   ...modelMethods,
   ...qualityMethods,
+  ...farmMethods,
 } as const;
 
 export type Methods = typeof methods;

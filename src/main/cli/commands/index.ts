@@ -11,6 +11,7 @@ import * as renderFilm from './render-film';
 import * as render from './render';
 import * as serve from './serve';
 import * as style from './style';
+import * as worker from './worker';
 
 /** A CLI command module: adds one (sub)command to the program. */
 export interface CommandModule {
@@ -31,4 +32,5 @@ export const commandModules: CommandModule[] = [
   renderFilm,
   serve,
   style,
+  worker,
 ];
