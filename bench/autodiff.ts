@@ -24,7 +24,7 @@ interface Measure {
 }
 
 function measure(model: string, specs: { name: string; type: string; dims: number[] }[]): Measure {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'autodiff-worker.ts'), model, JSON.stringify(specs), String(runs)], {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'lib', 'autodiff-worker.ts'), model, JSON.stringify(specs), String(runs)], {
     encoding: 'utf8',
   });
   return JSON.parse(out) as Measure;

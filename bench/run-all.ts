@@ -1,4 +1,8 @@
-/** Runs every bench script in this folder one after another (each prints its own measurements). */
+/**
+ * Runs every bench in this folder one after another (each prints its own measurements). A bench is a
+ * top-level `bench/*.ts`; helpers live in `bench/lib/` (modules and child-process workers a bench
+ * starts) or start with `_` (commands of their own, like `_full-size.ts` behind `npm run bench:full`).
+ */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
