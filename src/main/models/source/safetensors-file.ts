@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { AppError } from '../../../shared/errors';
 import { parseSafetensorsHeader, safetensorsHeaderLength, type SafetensorsEntry } from '../../style/formats/safetensors';
 import { widenToFloat32, type WideningDtype } from './widen';
@@ -10,6 +11,7 @@ import { widenToFloat32, type WideningDtype } from './widen';
  */
 
 export const MODEL_FILE_INVALID = 'model.source_invalid';
+const IS_LE = endianness() === 'LE';
 
 export interface TensorEntry extends SafetensorsEntry {
   /** The file holding it, for error messages. */
@@ -51,20 +53,27 @@ export class SafetensorsFile {
     }
   }
 
-  /** The raw bytes of `entry`'s elements [start, start + count) (row-major), read by offset. */
-  async readBytes(entry: TensorEntry, start = 0, count?: number): Promise<Uint8Array> {
+  /** The raw bytes of `entry`'s elements [start, start + count) (row-major), read by offset into `into` if given. */
+  async readBytes(entry: TensorEntry, start = 0, count?: number, into?: Uint8Array): Promise<Uint8Array> {
     if (!this.handle) throw new AppError('model.source_closed', `${this.path}: already closed; cannot read "${entry.name}"`);
     const per = (entry.end - entry.begin) / Math.max(1, numel(entry.shape));
     const n = count ?? numel(entry.shape) - start;
-    const buf = Buffer.alloc(n * per);
-    await readFully(this.handle, buf, this.dataStart + entry.begin + start * per, this.path, entry.name);
+    const buf = into ?? Buffer.allocUnsafe(n * per);
+    await readFully(this.handle, buf.subarray(0, n * per), this.dataStart + entry.begin + start * per, this.path, entry.name);
     return buf;
   }
 
   /** `entry` (or its elements [start, start + count)) widened to float32. */
   async readFloat32(entry: TensorEntry, start = 0, count?: number): Promise<Float32Array> {
     const dtype = floatDtype(entry);
-    return widenToFloat32(await this.readBytes(entry, start, count), dtype);
+    const n = count ?? numel(entry.shape) - start;
+    if (dtype === 'F32' && IS_LE) {
+      // Read straight into the result: one buffer of the tensor's size, no copy.
+      const out = new Float32Array(n);
+      await this.readBytes(entry, start, n, new Uint8Array(out.buffer));
+      return out;
+    }
+    return widenToFloat32(await this.readBytes(entry, start, n), dtype);
   }
 
   async close(): Promise<void> {
