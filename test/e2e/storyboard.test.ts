@@ -238,8 +238,30 @@ describe('storyboard in serve mode', () => {
     await page.locator('[data-testid="help-overlay"]').waitFor();
     expect(await page.locator('[data-testid="help-overlay"]').textContent()).toContain('Next subchapter');
     await page.screenshot({ path: join(screenshotDir, 'help-overlay.png') });
+    // The help is generated from the one keymap: every scope, the curation keys included. While it is
+    // open it takes the keys: the storyboard behind it does not move.
+    const help = page.locator('[data-testid="help-overlay"]');
+    for (const scope of ['global', 'storyboard', 'dock', 'viewer', 'dialog']) await help.locator(`[data-scope="${scope}"]`).waitFor();
+    expect(await help.textContent()).toContain('Show / hide the curation panel');
+    const focusedOrdinal = () => page.getAttribute('[data-testid="frame-card"][data-focused="true"]', 'data-ordinal');
+    const ordinalUnderHelp = await focusedOrdinal();
+    await page.keyboard.press('j');
+    expect(await focusedOrdinal()).toBe(ordinalUnderHelp);
     await page.keyboard.press('Escape');
     await page.locator('[data-testid="help-overlay"]').waitFor({ state: 'detached' });
+
+    // Keys tab: a key that another action answers where this one acts is refused with the reason;
+    // a free key is taken and kept across the reload below.
+    await page.keyboard.press('c');
+    await page.click('[data-testid="tab-keys"]');
+    await page.click('[data-testid="bind-openViewer"]');
+    await page.keyboard.press('j');
+    expect(await page.textContent('[data-testid="keymap-error"]')).toContain('Next frame');
+    expect((await page.textContent('[data-testid="bind-openViewer"]'))!.trim()).toBe('v');
+    await page.click('[data-testid="bind-openViewer"]');
+    await page.keyboard.press('Shift+V');
+    expect((await page.textContent('[data-testid="bind-openViewer"]'))!.trim()).toBe('Shift+V');
+    await page.click('[data-testid="close-curation"]');
 
     await page.reload();
     await page.waitForSelector('[data-app-state="loaded"]');
@@ -247,6 +269,12 @@ describe('storyboard in serve mode', () => {
     const states = await page.locator('[data-testid="frame-card"] [data-testid="review-badge"]').evaluateAll((els) =>
       els.slice(0, 4).map((e) => e.getAttribute('data-state')));
     expect(states).toEqual(['draft', 'approved', 'rejected', 'draft']);
+    await page.keyboard.press('c');
+    await page.click('[data-testid="tab-keys"]');
+    expect((await page.textContent('[data-testid="bind-openViewer"]'))!.trim()).toBe('Shift+V');
+    await page.click('[data-testid="keymap-reset"]');
+    expect((await page.textContent('[data-testid="bind-openViewer"]'))!.trim()).toBe('v');
+    await page.click('[data-testid="close-curation"]');
     await page.screenshot({ path: join(screenshotDir, 'sample-film.png') });
     await context.close();
   });

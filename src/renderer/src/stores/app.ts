@@ -34,6 +34,9 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
+  const cancelJob = (jobId: number) => report.attempt(`cancel job ${jobId}`, () => api().call('jobs.cancel', { jobId }));
+  const resumeJob = (jobId: number) => report.attempt(`resume job ${jobId}`, () => api().call('jobs.resume', { jobId }));
+
   function applyJob(job: Job): void {
     const i = jobs.value.findIndex((j) => j.id === job.id);
     if (i >= 0) jobs.value.splice(i, 1, job);
@@ -49,5 +52,5 @@ export const useAppStore = defineStore('app', () => {
     api().on('job.progress', applyJob),
   );
 
-  return { connection, info, error, jobs, helpOpen, loadInfo, loadJobs, applyJob };
+  return { connection, info, error, jobs, helpOpen, loadInfo, loadJobs, cancelJob, resumeJob, applyJob };
 });
