@@ -26,3 +26,17 @@ export function getJob(db: Database.Database, id: number): Job | null {
   const row = db.prepare('SELECT * FROM job WHERE id = ?').get(id) as JobRow | undefined;
   return row ? jobFromRow(row) : null;
 }
+
+/** A job's stored parameters (as JSON was written by `enqueue`); null for an unknown job. */
+export function jobParams(db: Database.Database, id: number): unknown {
+  const row = db.prepare<[number], { params_json: string }>('SELECT params_json FROM job WHERE id = ?').get(id);
+  return row ? JSON.parse(row.params_json) : null;
+}
+
+/** Jobs of a kind that did not finish (queued, running, cancelled, failed), oldest first: what a resume continues. */
+export function unfinishedJobs(db: Database.Database, kind: string, filmId?: number): { id: number; params: unknown }[] {
+  const rows = db.prepare<[string, number | null, number | null], { id: number; params_json: string }>(`SELECT id, params_json FROM job
+    WHERE kind = ? AND (? IS NULL OR film_id = ?) AND status IN ('queued', 'running', 'cancelled', 'failed') ORDER BY id`)
+    .all(kind, filmId ?? null, filmId ?? null);
+  return rows.map((r) => ({ id: r.id, params: JSON.parse(r.params_json) }));
+}

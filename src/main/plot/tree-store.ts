@@ -95,6 +95,12 @@ export function pendingNodes(db: Database.Database, filmId: number, untilLevel: 
 }
 
 /** Puts failed nodes back to pending (a resume that retries them). */
+/** Films whose plot still has failed nodes, or pending ones within the level it should expand to. */
+export function filmsWithUnfinishedNodes(db: Database.Database): number[] {
+  return db.prepare<[], { id: number }>(`SELECT DISTINCT n.film_id AS id FROM plot_node n JOIN plot_film f ON f.film_id = n.film_id
+      WHERE n.status = 'failed' OR (n.status = 'pending' AND n.level <= f.expand_until) ORDER BY n.film_id`).all().map((r) => r.id);
+}
+
 export function requeueFailed(db: Database.Database, filmId: number): number {
   return stmt(db, `UPDATE plot_node SET status = 'pending' WHERE film_id = ? AND status = 'failed'`).run(filmId).changes;
 }

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import type Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
@@ -7,9 +6,8 @@ import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { PLOT_JOB, plotJobKind } from '../../plot/plot-job';
-import { startFilms } from '../../plot/plot-service';
+import { plotReports, resumeAllPlots, startFilms } from '../../plot/plot-service';
 import type { ProviderOverrides } from '../../plot/settings';
-import { filmUsage, listNodes, requeueFailed } from '../../plot/tree-store';
 import { openProject } from '../../project/project';
 import { printResult, progressLine } from '../output';
 
@@ -56,26 +54,6 @@ function providerFrom(opts: PlotOptions, env: NodeJS.ProcessEnv): ProviderOverri
   if (opts.temperature !== undefined) o.temperature = opts.temperature;
   if (opts.apiKeyEnv) o.apiKeyEnv = opts.apiKeyEnv;
   return o;
-}
-
-/** Resumes stopped plot jobs, and starts one job for films that still have failed or unfinished nodes. */
-function resumeAll(db: Database.Database, runner: JobRunner): number[] {
-  const stopped = db.prepare(`SELECT id, params_json FROM job WHERE kind = ? AND status IN ('queued', 'running', 'cancelled', 'failed')`)
-    .all(PLOT_JOB) as { id: number; params_json: string }[];
-  const covered = new Set<number>();
-  for (const j of stopped) {
-    for (const filmId of (JSON.parse(j.params_json) as { filmIds: number[] }).filmIds) {
-      covered.add(filmId);
-      requeueFailed(db, filmId);
-    }
-  }
-  for (const j of stopped) runner.resume(j.id);
-  const unfinished = (db.prepare(`SELECT DISTINCT n.film_id AS id FROM plot_node n JOIN plot_film f ON f.film_id = n.film_id
-      WHERE n.status = 'failed' OR (n.status = 'pending' AND n.level <= f.expand_until) ORDER BY n.film_id`).all() as { id: number }[])
-    .map((r) => r.id).filter((id) => !covered.has(id));
-  const ids = stopped.map((j) => j.id);
-  if (unfinished.length) ids.push(runner.enqueue(PLOT_JOB, { filmIds: unfinished, retryFailed: true }).id);
-  return ids;
 }
 
 export function register(program: Command): void {
@@ -125,7 +103,7 @@ export function register(program: Command): void {
         });
         runner.start();
         if (opts.resume) {
-          jobIds = resumeAll(project.db, runner);
+          jobIds = resumeAllPlots(project.db, runner);
         } else {
           const { job } = startFilms(project.db, runner, {
             themes,
@@ -145,20 +123,7 @@ export function register(program: Command): void {
         if (notice) process.stderr.write(`${notice}\n`);
         await waitForJobs(project.db, jobIds, { signal: waiting.signal });
         if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
-        const filmIds = [...new Set(jobIds.flatMap((id) => {
-          const row = project.db.prepare('SELECT params_json FROM job WHERE id = ?').get(id) as { params_json: string };
-          return (JSON.parse(row.params_json) as { filmIds: number[] }).filmIds;
-        }))];
-        const films = filmIds.map((filmId) => {
-          const f = project.db.prepare('SELECT theme, title FROM film WHERE id = ?').get(filmId) as { theme: string; title: string } | undefined;
-          const nodes = listNodes(project.db, filmId);
-          return {
-            filmId, theme: f?.theme ?? '', title: f?.title ?? '',
-            nodes: { done: nodes.filter((n) => n.status === 'done').length, failed: nodes.filter((n) => n.status === 'failed').length,
-              pending: nodes.filter((n) => n.status === 'pending').length },
-            usage: filmUsage(project.db, filmId),
-          };
-        });
+        const films = plotReports(project.db, jobIds);
         const jobs = jobIds.map((id) => getJob(project.db, id)!);
         printResult(opts, { interrupted, jobs: jobs.map((j) => ({ id: j.id, status: j.status, message: j.message })), films }, () => [
           ...films.map((f) => `film ${f.filmId} "${f.title || f.theme}": ${f.nodes.done} nodes done, ${f.nodes.failed} failed, ${f.nodes.pending} pending; `
