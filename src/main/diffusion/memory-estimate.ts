@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { AppError } from '../../shared/errors';
-import type { ModelGeometry } from './loader/model-config';
+import { readModelGeometry, type ModelGeometry } from './loader/model-config';
 
 /**
  * Memory a generation or a style-learning run needs at a given size, from the model's configs, checked
@@ -182,4 +182,60 @@ export function assertFits({ subject, estimate, budget, nativeSize }: FitCheck):
       `(${estimate.basis}; available: ${budget.basis}).`,
     { neededBytes: estimate.bytes, availableBytes: budget.bytes, nativeSize },
   );
+}
+
+export interface FitOptions {
+  /** Execution provider the run will use ('cpu' unless said otherwise). */
+  provider?: string;
+  /** --max-memory (GiB); otherwise the environment or the provider's default. */
+  maxMemoryGiB?: number;
+}
+
+/** A size given as "unset" takes the model's native size; a set one must suit the VAE. */
+function sizeFor(geometry: ModelGeometry, width: number | null | undefined, height: number | null | undefined): { width: number; height: number } {
+  const size = { width: width ?? geometry.nativeSize, height: height ?? geometry.nativeSize };
+  const f = geometry.vaeScaleFactor;
+  for (const [name, value] of Object.entries(size)) {
+    if (value % f !== 0) {
+      throw new AppError('diffusion.bad_request', `${name} ${value} is not a multiple of ${f}, this model's VAE factor (its native size is ${geometry.nativeSize}×${geometry.nativeSize})`, { [name]: value });
+    }
+  }
+  return size;
+}
+
+/**
+ * The check before rendering with `modelDir`: resolves an unset width/height to the native size and refuses
+ * (diffusion.too_large) a size whose estimate exceeds the provider's memory. Returns the size to render at.
+ */
+export function checkGenerationFits(
+  modelDir: string,
+  request: { width?: number | null; height?: number | null; batch?: number; cfg: boolean } & FitOptions,
+): { width: number; height: number; nativeSize: number; estimate: MemoryEstimate } {
+  const geometry = readModelGeometry(modelDir);
+  const size = sizeFor(geometry, request.width, request.height);
+  const estimate = estimateGenerationMemory(geometry, { ...size, batch: request.batch ?? 1, cfg: request.cfg });
+  assertFits({
+    subject: `${size.width}×${size.height} on this model`,
+    estimate,
+    budget: memoryBudget(request.provider ?? 'cpu', request.maxMemoryGiB),
+    nativeSize: geometry.nativeSize,
+  });
+  return { ...size, nativeSize: geometry.nativeSize, estimate };
+}
+
+/** The same check before learning a style at `size` (square; unset = native), with the training estimate. */
+export function checkTrainingFits(
+  modelDir: string,
+  request: { size?: number | null; previews?: boolean } & FitOptions,
+): { width: number; height: number; nativeSize: number; estimate: MemoryEstimate } {
+  const geometry = readModelGeometry(modelDir);
+  const size = sizeFor(geometry, request.size, request.size);
+  const estimate = estimateTrainingMemory(geometry, { ...size, previews: request.previews });
+  assertFits({
+    subject: `Learning a style at ${size.width}×${size.height} on this model`,
+    estimate,
+    budget: memoryBudget(request.provider ?? 'cpu', request.maxMemoryGiB),
+    nativeSize: geometry.nativeSize,
+  });
+  return { ...size, nativeSize: geometry.nativeSize, estimate };
 }

@@ -7,20 +7,22 @@ import { filmFramesInOrder, framesInScope, negativePromptOf, seedFor } from './f
 import { RENDER_JOB } from './render-job';
 import { chooseKeyframe, listRenders } from './render-repo';
 import { embeddingSettingValue, resolveEmbeddingFile } from './embedding-path';
-import { getRenderSettings, setRenderSettings } from './settings';
+import { checkRenderFits } from './render-size';
+import { getRenderSettings, renderSettingsView, setRenderSettings } from './settings';
 
 /** Handlers of the render.* methods (contract: src/shared/api/methods-render.ts). */
 export const renderHandlers: AreaHandlers<
   'render.getSettings' | 'render.setSettings' | 'render.start' | 'render.prompt' | 'render.list' | 'render.chooseKeyframe'> = {
-  'render.getSettings': (ctx, { filmId }) => getRenderSettings(ctx.requireProject().db, filmId),
+  'render.getSettings': (ctx, { filmId }) => renderSettingsView(getRenderSettings(ctx.requireProject().db, filmId)),
   'render.setSettings': (ctx, { filmId, settings }) => {
     const project = ctx.requireProject();
     const embedding = settings.embedding === undefined ? {} : { embedding: embeddingSettingValue(project, settings.embedding) };
-    return mutate(ctx.writer(), (m) => {
-      const next = setRenderSettings(m.db, filmId, { ...settings, ...embedding });
+    const next = mutate(ctx.writer(), (m) => {
+      const stored = setRenderSettings(m.db, filmId, { ...settings, ...embedding });
       m.touch(filmId, { type: 'film', ids: [filmId] });
-      return next;
+      return stored;
     });
+    return renderSettingsView(next);
   },
   'render.start': (ctx, { filmId, scope, seed, onlyMissing }) => {
     const db = ctx.requireProject().db;
@@ -30,6 +32,8 @@ export const renderHandlers: AreaHandlers<
     }
     // The job resolves the embedding again when it runs; checking now refuses a job that cannot start.
     if (settings.embedding) resolveEmbeddingFile(ctx.requireProject(), settings.embedding);
+    // Likewise a size the machine cannot hold (unset = the model's native size) is refused before a job exists.
+    checkRenderFits(settings);
     const frames = framesInScope(db, filmId, scope);
     if (seed !== undefined && frames.length !== 1) {
       throw new AppError('invalid_input', `seed: an explicit seed is for re-rendering one frame, the scope has ${frames.length}`, { seed });

@@ -1,7 +1,6 @@
 import { isAbsolute } from 'node:path';
 import type { RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
-import type { LoadOptions } from '../diffusion/loader/model-folder';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
 import { readEmbeddingFile } from '../style/formats/index';
 
@@ -21,8 +20,6 @@ export interface RenderRequest {
 export interface KeyframeRenderer {
   /** Identifies the model in render rows (the folder path). */
   readonly model: string;
-  /** The execution provider the base model runs on (cpu, cuda, …). */
-  readonly provider?: string;
   render(req: RenderRequest): Promise<Buffer>;
   release(): Promise<void>;
 }
@@ -31,8 +28,6 @@ export interface KeyframeRenderer {
 export interface RendererContext {
   keyword: string;
   cacheDir: string;
-  /** Execution provider and threads (a render-farm worker's --provider); default: CPU. */
-  load?: LoadOptions;
 }
 
 export async function loadKeyframeRenderer(settings: RenderSettings, context?: RendererContext): Promise<KeyframeRenderer> {
@@ -41,10 +36,10 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
   }
   // Read the embedding before loading models, so a bad file fails fast.
   const learned = settings.embedding ? learnedEmbedding(settings.embedding, context) : null;
-  const base = await DiffusionPipeline.load(settings.model, context?.load);
+  const base = await DiffusionPipeline.load(settings.model);
   let refiner: DiffusionPipeline | undefined;
   try {
-    if (settings.refiner) refiner = await DiffusionPipeline.load(settings.refiner, context?.load);
+    if (settings.refiner) refiner = await DiffusionPipeline.load(settings.refiner);
     // As in the release, the refiner sees the learned vectors too (its single encoder takes the last one).
     if (learned) {
       await base.setLearnedEmbedding(learned);
@@ -57,7 +52,6 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
   }
   return {
     model: settings.model,
-    provider: base.provider,
     async render(req) {
       const result = await base.generate({
         prompt: req.prompt,
@@ -66,8 +60,9 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
         steps: settings.steps,
         scheduler: settings.scheduler,
         guidance: settings.guidance,
-        width: settings.width,
-        height: settings.height,
+        // Unset (null): the model's native size.
+        width: settings.width ?? undefined,
+        height: settings.height ?? undefined,
         refiner,
         refinerStart: refiner ? settings.refinerStart : undefined,
         onStep: req.onStep && ((info) => req.onStep!(info.step, info.totalSteps)),

@@ -7,12 +7,15 @@ import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } fr
 import { resolveEmbeddingFile } from './embedding-path';
 import { storeImage } from './image-store';
 import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
+import { checkRenderFits } from './render-size';
 
 /**
  * Job kind "render.keyframes": renders the frames of a scope, in film order, on the GPU lane.
  * The frame list is fixed in the checkpoint on the first run; each finished frame is written
  * (render rows, keyframe choice, stale flag, checkpoint) in one transaction, so a job stopped at
  * any moment resumes with the next unfinished frame and never renders a finished one twice.
+ * Before loading the model the size is resolved (unset = the model's native size) and checked against the
+ * memory it needs; frames failing one after another with the same error stop the job after FAIL_FAST_FRAMES.
  */
 
 export const RENDER_JOB = 'render.keyframes';
@@ -25,22 +28,26 @@ export const RenderJobParams = z.object({
   onlyMissing: z.boolean().default(false),
   /** Settings captured when the job was queued, so a resumed job renders like it started. */
   settings: RenderSettings,
+  /** Memory limit for the size check (GiB; render-film --max-memory); default: the machine's RAM. */
+  maxMemoryGiB: z.number().positive().optional(),
 });
 export type RenderJobParams = z.infer<typeof RenderJobParams>;
 
-export interface RenderCheckpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
+interface Checkpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
 
 export type RendererFactory = (settings: RenderSettings, context: RendererContext) => Promise<KeyframeRenderer>;
+
+/** This many frames in a row failing with the same message stop the job: the rest would fail alike. */
+export const FAIL_FAST_FRAMES = 3;
 
 function isCancel(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof AppError && err.code === 'diffusion.cancelled');
 }
 
-/** The job's frame list, fixed in the checkpoint on its first run (shared with the render farm's coordinator). */
-export function renderCheckpoint(ctx: JobContext<RenderJobParams>): RenderCheckpoint {
+export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRenderer: RendererFactory): Promise<void> {
   const { db } = ctx.project;
   const { filmId } = ctx.params;
-  let cp = ctx.checkpoint as RenderCheckpoint | null;
+  let cp = ctx.checkpoint as Checkpoint | null;
   if (!cp) {
     let frames = framesInScope(db, filmId, ctx.params.scope);
     if (ctx.params.onlyMissing) {
@@ -51,54 +58,6 @@ export function renderCheckpoint(ctx: JobContext<RenderJobParams>): RenderCheckp
     cp = { frames: frames.map(({ frameId, filmIndex }) => ({ frameId, filmIndex })), done: [], failed: [] };
     ctx.saveCheckpoint(cp);
   }
-  return cp;
-}
-
-/** What became of one frame: its images (content-addressed already) or the error that stopped it. */
-export interface FrameOutcome {
-  frameId: number;
-  prompt: string;
-  model: string;
-  images: { variant: number; seed: number; sha256: string }[];
-  error: unknown;
-}
-
-/**
- * Writes one frame in one transaction — its render rows (variant 0 becomes the keyframe) or its failed row, the
- * stale flag and the checkpoint — then emits data.changed. Local rendering and the render farm both write here.
- */
-export function recordFrame(ctx: JobContext<RenderJobParams>, cp: RenderCheckpoint, done: Set<number>, failed: number[], outcome: FrameOutcome): void {
-  const { db } = ctx.project;
-  const { filmId, settings } = ctx.params;
-  const { frameId, prompt, images, error } = outcome;
-  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
-      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const settingsJson = JSON.stringify(settings);
-  const renderIds: number[] = [];
-  db.transaction(() => {
-    if (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      renderIds.push(Number(insertRender.run(frameId, images.length, 'failed', null, 0, outcome.model, prompt,
-        settingsJson, 0, message, ctx.jobId).lastInsertRowid));
-      failed.push(frameId);
-    } else {
-      db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(frameId);
-      for (const img of images) {
-        renderIds.push(Number(insertRender.run(frameId, img.variant, 'done', img.sha256, img.seed, outcome.model, prompt,
-          settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
-      }
-      db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(frameId);
-      done.add(frameId);
-    }
-    ctx.saveCheckpoint({ ...cp, done: [...done], failed });
-  })();
-  ctx.events.emit('data.changed', { filmId, entities: [{ type: 'frame', ids: [frameId] }, { type: 'render', ids: renderIds }] });
-}
-
-export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRenderer: RendererFactory): Promise<void> {
-  const { db } = ctx.project;
-  const { filmId, settings } = ctx.params;
-  const cp = renderCheckpoint(ctx);
   const done = new Set(cp.done);
   // A retry (resume after failure) renders the failed frames again.
   const failed: number[] = [];
@@ -108,13 +67,20 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
     ctx.progress(1, `${total} frame(s) rendered`);
     return;
   }
+  // The size this job renders at (unset = the model's native size), refused here when it cannot fit.
+  const size = checkRenderFits(ctx.params.settings, { maxMemoryGiB: ctx.params.maxMemoryGiB });
+  const settings: RenderSettings = { ...ctx.params.settings, ...size };
   ctx.progress(done.size / Math.max(total, 1), `Loading model ${settings.model}`);
   // The settings may name the embedding relative to the project folder: resolve it where the project is now.
   const embedding = settings.embedding ? resolveEmbeddingFile(ctx.project, settings.embedding) : null;
   const renderer = await loadRenderer({ ...settings, embedding },
     { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
+  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
+      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
+  const settingsJson = JSON.stringify(settings);
   const negative = negativePromptOf(settings);
+  let repeated = { message: '', frames: 0 };
   try {
     for (const f of todo) {
       if (ctx.signal.aborted) return;
@@ -146,8 +112,30 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
           break;
         }
       }
-      recordFrame(ctx, cp, done, failed, { frameId: f.frameId, prompt, model: renderer.model, images, error });
+      const renderIds: number[] = [];
+      db.transaction(() => {
+        if (error) {
+          const message = errorMessage(error);
+          renderIds.push(Number(insertRender.run(f.frameId, images.length, 'failed', null, 0, renderer.model, prompt,
+            settingsJson, 0, message, ctx.jobId).lastInsertRowid));
+          failed.push(f.frameId);
+        } else {
+          db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(f.frameId);
+          for (const img of images) {
+            renderIds.push(Number(insertRender.run(f.frameId, img.variant, 'done', img.sha256, img.seed, renderer.model, prompt,
+              settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
+          }
+          db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(f.frameId);
+          done.add(f.frameId);
+        }
+        ctx.saveCheckpoint({ ...cp, done: [...done], failed });
+      })();
+      ctx.events.emit('data.changed', { filmId, entities: [{ type: 'frame', ids: [f.frameId] }, { type: 'render', ids: renderIds }] });
       ctx.progress((done.size + failed.length) / total, `Frame ${ordinal}/${total} ${error ? 'failed' : 'rendered'}`);
+      const message = error ? errorMessage(error) : '';
+      repeated = error ? { message, frames: repeated.message === message ? repeated.frames + 1 : 1 } : { message: '', frames: 0 };
+      const left = total - done.size - failed.length;
+      if (repeated.frames >= FAIL_FAST_FRAMES && left > 0) throw stoppedEarly(error, repeated.frames, failed, left);
     }
   } finally {
     await renderer.release();
@@ -158,17 +146,22 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
   }
 }
 
-/**
- * Renders a job on the render farm when one is configured for this process (src/main/farm): returns the run,
- * or null to render here. Injected by the composition root so render/ does not depend on farm/.
- */
-export type FarmRoute = (ctx: JobContext<RenderJobParams>) => Promise<void> | null;
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
-export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRenderer, farm?: FarmRoute): JobKind<RenderJobParams> {
+/** The job's error when frames keep failing alike: that error, saying how many frames failed and how many were not tried. */
+function stoppedEarly(error: unknown, frames: number, failed: number[], left: number): AppError {
+  const message = `${errorMessage(error)} (the last ${frames} frames all failed with this error, so the job stopped; ` +
+    `${left} frame(s) not tried; resume the job to retry)`;
+  return new AppError(error instanceof AppError ? error.code : 'render.frames_failed', message, { failed, notTried: left });
+}
+
+export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRenderer): JobKind<RenderJobParams> {
   return {
     kind: RENDER_JOB,
     lane: 'gpu',
     params: RenderJobParams,
-    run: (ctx) => farm?.(ctx) ?? runRenderJob(ctx, loadRenderer),
+    run: (ctx) => runRenderJob(ctx, loadRenderer),
   };
 }

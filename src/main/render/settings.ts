@@ -1,8 +1,26 @@
 import type Database from 'better-sqlite3';
-import { RenderSettings } from '../../shared/api/methods-render';
+import { RenderSettings, type RenderSettingsPatch, type RenderSettingsView } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
+import { resolveRenderSize } from './render-size';
 
-/** Per-film render settings, stored as JSON in render_settings; missing fields take the release defaults. */
+/**
+ * Per-film render settings, stored as JSON in render_settings; missing fields take the defaults. Rows carry
+ * `format: 2` since width/height may be unset (= the model's native size). Older rows always held a size:
+ * 1024×1024 there was the release's SDXL default written for every film, so it reads as unset; any other
+ * stored size was chosen and stays.
+ */
+
+const FORMAT = 2;
+const LEGACY_DEFAULT_SIZE = 1024;
+
+function storedFields(json: string): Record<string, unknown> {
+  const { format, ...fields } = JSON.parse(json) as Record<string, unknown>;
+  if (format === undefined && fields.width === LEGACY_DEFAULT_SIZE && fields.height === LEGACY_DEFAULT_SIZE) {
+    fields.width = null;
+    fields.height = null;
+  }
+  return fields;
+}
 
 export function getRenderSettings(db: Database.Database, filmId: number): RenderSettings {
   if (!db.prepare('SELECT 1 FROM film WHERE id = ?').get(filmId)) {
@@ -10,10 +28,10 @@ export function getRenderSettings(db: Database.Database, filmId: number): Render
   }
   const row = db.prepare('SELECT settings_json FROM render_settings WHERE film_id = ?').get(filmId) as
     { settings_json: string } | undefined;
-  const parsed = RenderSettings.safeParse(row ? JSON.parse(row.settings_json) : {});
+  const raw = row ? storedFields(row.settings_json) : {};
+  const parsed = RenderSettings.safeParse(raw);
   // Settings written by another build that no longer validate fall back to the defaults field by field.
   if (parsed.success) return parsed.data;
-  const raw = JSON.parse(row!.settings_json) as Record<string, unknown>;
   const clean: Record<string, unknown> = {};
   const defaults = RenderSettings.parse({});
   for (const key of Object.keys(defaults)) {
@@ -23,11 +41,17 @@ export function getRenderSettings(db: Database.Database, filmId: number): Render
   return RenderSettings.parse(clean);
 }
 
-export function setRenderSettings(db: Database.Database, filmId: number, patch: Partial<RenderSettings>): RenderSettings {
+/** Applies the fields the patch names (null width/height: back to the model's size). */
+export function setRenderSettings(db: Database.Database, filmId: number, patch: RenderSettingsPatch): RenderSettings {
   const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   const next = RenderSettings.parse({ ...getRenderSettings(db, filmId), ...given });
   db.prepare(`INSERT INTO render_settings (film_id, settings_json) VALUES (?, ?)
     ON CONFLICT (film_id) DO UPDATE SET settings_json = excluded.settings_json,
-      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).run(filmId, JSON.stringify(next));
+      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).run(filmId, JSON.stringify({ format: FORMAT, ...next }));
   return next;
+}
+
+/** The settings with the size a render would use now and where each value comes from (render.getSettings). */
+export function renderSettingsView(settings: RenderSettings): RenderSettingsView {
+  return { ...settings, resolved: resolveRenderSize(settings) };
 }

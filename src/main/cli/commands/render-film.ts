@@ -7,10 +7,10 @@ import { EventBus } from '../../app/event-bus';
 import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
-import { farmRoute } from '../../farm/coordinator';
 import { openProject, type Project } from '../../project/project';
 import { framesInScope, parseScopeSpec } from '../../render/frames';
 import { RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
+import { checkRenderFits } from '../../render/render-size';
 import { getRenderSettings } from '../../render/settings';
 import { printResult, progressLine } from '../output';
 
@@ -26,8 +26,8 @@ interface Options {
   project: string; film: string; scope?: string; model: string; embedding?: string; refiner?: string;
   steps?: number; guidance?: number; width?: number; height?: number; scheduler?: RenderSettings['scheduler'];
   seed?: number; variants?: number; onlyMissing?: boolean; json?: boolean;
-  /** Render farm (BullMQ on Redis); default: DREAMFRAME_REDIS, then the app setting, else render here. */
-  redis?: string;
+  /** GiB the size check may assume (default: this machine's RAM, or DREAMFRAME_MAX_MEMORY_GIB). */
+  maxMemory?: number;
 }
 
 const int = (flag: string, min: number) => (v: string): number => {
@@ -61,7 +61,7 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
   Promise<{ job: Job; resumed: boolean; frames: number; interrupted: boolean }> {
   const project = openProject(opts.project);
   const events = new EventBus();
-  const runner = new JobRunner(project, events, [renderJobKind(undefined, farmRoute(opts.redis))], 250, { label: 'dreamframe render-film' });
+  const runner = new JobRunner(project, events, [renderJobKind()], 250, { label: 'dreamframe render-film' });
   let jobId: number | null = null;
   // Ctrl+C stops the job after the current step: left 'running' when it runs here, cancelled when another
   // process runs it (see interruptJobs); either way the same command run again resumes it.
@@ -92,7 +92,9 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
     };
     const scope = parseScopeSpec(project.db, filmId, opts.scope);
     const frames = framesInScope(project.db, filmId, scope).length;
-    const params = RenderJobParams.parse({ filmId, scope, settings, onlyMissing: opts.onlyMissing ?? false });
+    // Refuse a size the machine cannot hold now, instead of a job failing on every frame.
+    checkRenderFits(settings, { maxMemoryGiB: opts.maxMemory });
+    const params = RenderJobParams.parse({ filmId, scope, settings, onlyMissing: opts.onlyMissing ?? false, maxMemoryGiB: opts.maxMemory });
     // Started before looking for a resumable job: taking the lease re-queues a crashed run's job.
     runner.start();
     const found = findResumable(project, params);
@@ -133,8 +135,8 @@ export function register(program: Command): void {
       if (!Number.isFinite(g) || g < 0) throw new AppError('invalid_input', `--guidance must be a number ≥ 0, got ${v}`);
       return g;
     })
-    .option('--width <px>', 'image width', int('--width', 8))
-    .option('--height <px>', 'image height', int('--height', 8))
+    .option('--width <px>', "image width (default: film settings, else the model's native size)", int('--width', 8))
+    .option('--height <px>', "image height (default: film settings, else the model's native size)", int('--height', 8))
     .option('--scheduler <name>', `one of ${SCHEDULERS.join(', ')}`, (v) => {
       if (!(SCHEDULERS as readonly string[]).includes(v)) throw new AppError('invalid_input', `--scheduler must be one of ${SCHEDULERS.join(', ')}, got ${v}`);
       return v as RenderSettings['scheduler'];
@@ -142,7 +144,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'base seed: frame i renders with seed + i (default 20, as the release)', int('--seed', 0))
     .option('--variants <n>', 'images per frame (variant 0 becomes the keyframe)', int('--variants', 1))
     .option('--only-missing', 'skip frames whose keyframe is rendered and not stale')
-    .option('--redis <url>', 'render on the render farm at this Redis URL (default: DREAMFRAME_REDIS, then the app setting; docs/farm.md)')
+    .option('--max-memory <GiB>', "memory the size check assumes (default: this machine's RAM)", (v) => {
+      const g = Number(v);
+      if (!(g > 0)) throw new AppError('invalid_input', `--max-memory must be a number of GiB > 0, got ${v}`);
+      return g;
+    })
     .option('--json', 'machine-readable output')
     .action(async (opts: Options) => {
       let last = '';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
+import { checkGenerationFits } from '../../diffusion/memory-estimate';
 import { DiffusionPipeline } from '../../diffusion/pipeline/stable-diffusion';
 import { parseProvider } from '../../diffusion/runtime/providers';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../diffusion/schedulers/index';
@@ -23,6 +24,7 @@ interface RenderOptions {
   initLatents?: string;
   saveLatents?: string;
   provider?: string;
+  maxMemory?: string;
   out: string;
   json?: boolean;
 }
@@ -74,6 +76,7 @@ export function register(program: Command): void {
     .option('--init-latents <file>', 'start from these N(0,1) latents: raw little-endian float32 [1, C, H/f, W/f], before scaling by the initial sigma')
     .option('--save-latents <file>', 'write the final latents in the same raw float32 format')
     .option('--provider <name>', 'execution provider: cpu (default), auto, cuda, dml, coreml, webgpu')
+    .option('--max-memory <GiB>', "memory the size check assumes (default: the machine's RAM for cpu, 80 GiB for a GPU)")
     .requiredOption('--out <file.png>', 'output PNG')
     .option('--json', 'machine-readable output')
     .action(async (opts: RenderOptions) => {
@@ -90,6 +93,11 @@ export function register(program: Command): void {
       if (refinerStart !== undefined && !opts.refiner) throw new AppError('cli.bad_option', '--refiner-start needs --refiner');
       const provider = parseProvider(opts.provider ?? 'cpu');
       const initLatents = opts.initLatents ? readLatentsFile(opts.initLatents) : undefined;
+      const maxMemoryGiB = number('max-memory', opts.maxMemory, (v) => v > 0, 'a number of GiB > 0');
+      // Refuse a size the provider cannot hold before loading anything (unset sizes are the model's native size).
+      const fit = { cfg: (guidance ?? 7.5) > 1, provider: opts.provider ?? 'cpu', maxMemoryGiB };
+      const size = checkGenerationFits(opts.model, { width, height, ...fit });
+      if (opts.refiner) checkGenerationFits(opts.refiner, { width: size.width, height: size.height, ...fit });
       const warn = (w: string) => process.stderr.write(`warning: ${w}\n`);
 
       const pipeline = await DiffusionPipeline.load(opts.model, { provider, onWarning: warn });

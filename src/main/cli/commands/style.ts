@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
+import { checkTrainingFits } from '../../diffusion/memory-estimate';
 import { parseProvider } from '../../diffusion/runtime/providers';
 import { describeWidths } from '../../style/embedding';
 import { EXPORT_FORMATS, readEmbeddingFile, writeEmbeddingFile, type EmbeddingExportFormat } from '../../style/formats/index';
@@ -83,6 +84,7 @@ interface LearnOptions {
   previewSteps?: string;
   provider?: string;
   threads?: string;
+  maxMemory?: string;
   cacheDir: string;
   json?: boolean;
 }
@@ -140,6 +142,7 @@ function registerLearn(style: Command): void {
     .option('--preview-steps <n>', 'denoising steps per preview (default 20)')
     .option('--provider <name>', 'execution provider: cpu (default), auto, cuda, dml, coreml, webgpu')
     .option('--threads <n>', 'ORT intra-op threads (default: one per core)')
+    .option('--max-memory <GiB>', "memory the size check assumes (default: the machine's RAM for cpu, 80 GiB for a GPU)")
     .option('--cache-dir <dir>', 'cache for the gradient model and image latents', join(homedir(), '.cache', 'dreamframe', 'onnx'))
     .option('--json', 'print the result as JSON')
     .action(async (opts: LearnOptions) => {
@@ -150,6 +153,10 @@ function registerLearn(style: Command): void {
       const out = resolve(opts.out);
       const checkpointDir = resolve(opts.checkpointDir ?? `${out}.checkpoints`);
       const cacheDir = resolve(opts.cacheDir);
+      const maxMemoryGiB = opts.maxMemory === undefined ? undefined : Number(opts.maxMemory);
+      if (maxMemoryGiB !== undefined && !(maxMemoryGiB > 0)) throw new AppError('cli.invalid_option', `--max-memory ${opts.maxMemory}: must be a number of GiB > 0`);
+      // Refuse a training size the provider cannot hold (a conservative estimate) before encoding anything.
+      checkTrainingFits(opts.model, { size, previews: opts.previewEvery !== undefined, provider: opts.provider ?? 'cpu', maxMemoryGiB });
       const images = await listStyleImages(resolve(opts.images));
       const init: InitSpec = !opts.init || opts.init === 'random' ? { kind: 'random' } : { kind: 'token', token: opts.init };
 

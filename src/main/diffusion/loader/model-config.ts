@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError } from '../../../shared/errors';
 
@@ -113,6 +113,9 @@ function unetAttentionBlocks(config: Record<string, any>): AttentionBlock[] | nu
 /** Reads the geometry of a model folder from unet/ and vae_decoder/ (or vae/) config.json; `family` fills gaps. */
 export function readModelGeometry(dirIn: string, family?: FamilyHint): ModelGeometry {
   const dir = resolve(dirIn);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new AppError('diffusion.model_incomplete', `${dir}: model folder does not exist`, { path: dir });
+  }
   const sources: string[] = [];
   const read = (...rel: string[][]) => {
     for (const parts of rel) {
