@@ -158,3 +158,49 @@ describe('other input forms of the same weights', () => {
     expect(withVae.sourceHash).not.toBe(s.sourceHash);
   });
 });
+
+describe('diffusers folder variants', () => {
+  const tmp = useTempDir('model-source-folders-');
+
+  function writableCopy(from: string): string {
+    const dir = join(tmp(), 'model');
+    cpSync(from, dir, { recursive: true });
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+    chmodSync(dir, 0o755);
+    return dir;
+  }
+
+  it('a sharded UNet (diffusion_pytorch_model.safetensors.index.json) and a folder without text_encoder/ read as the refiner layout', async () => {
+    const dir = writableCopy(join(tinySdxlDir, 'checkpoints', 'diffusers'));
+    const unetFile = join(dir, 'unet', 'diffusion_pytorch_model.safetensors');
+    const f = await SafetensorsFile.open(unetFile);
+    const shards: Map<string, FloatTensor>[] = [new Map(), new Map()];
+    const weightMap: Record<string, string> = {};
+    let i = 0;
+    for (const [k, e] of f.entries) {
+      const shard = i++ % 2;
+      shards[shard].set(k, { shape: e.shape, data: await f.readFloat32(e) });
+      weightMap[k] = `diffusion_pytorch_model-0000${shard + 1}-of-00002.safetensors`;
+    }
+    await f.close();
+    rmSync(unetFile);
+    shards.forEach((m, s) => writeFileSync(join(dir, 'unet', `diffusion_pytorch_model-0000${s + 1}-of-00002.safetensors`), writeSafetensors(m)));
+    writeFileSync(join(dir, 'unet', 'diffusion_pytorch_model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    rmSync(join(dir, 'text_encoder'), { recursive: true });
+    rmSync(join(dir, 'tokenizer'), { recursive: true });
+
+    const reference = await open(join(tinySdxlDir, 'checkpoints', 'diffusers'), { skipHash: true });
+    const s = await open(dir, { skipHash: true });
+    expect(s.family).toBe('sdxl-refiner');
+    expect(Object.keys(s.components).sort()).toEqual(['text_encoder_2', 'unet', 'vae']);
+    expect(s.sourceFiles.filter((p) => p.includes('-of-00002'))).toHaveLength(2);
+    expect(s.tokenizerDirs).toEqual({ tokenizer_2: join(dir, 'tokenizer_2') });
+    const { text_encoder: _dropped, ...rest } = reference.components;
+    void _dropped;
+    await compareComponents({ ...reference, components: rest }, s, true);
+  });
+
+  it('one component file given as the input is refused with a pointer to the folder', async () => {
+    await expect(openModelSource(join(tinySd15Dir, 'checkpoints', 'diffusers', 'unet', 'diffusion_pytorch_model.safetensors'))).rejects.toThrow(/one component of a diffusers model .*import the folder holding model_index\.json/);
+  });
+});

@@ -59,6 +59,9 @@ export function refuseUnsupported(index: ShapeIndex, file: string): void {
   if (flux.length > 0) refuse(file, 'a Flux model', flux, 'Only SD 1.x, SD 2.x and SDXL UNet models are supported.');
 
   if (!keys.some((k) => k.startsWith(UNET_PREFIX))) {
+    if (keys.some((k) => /^(conv_in|down_blocks|text_model|encoder\.down_blocks|decoder\.up_blocks)\./.test(k))) {
+      throw new AppError(MODEL_UNSUPPORTED, `${file}: this is one component of a diffusers model (found "${keys[0]}"); import the folder holding model_index.json`, { file });
+    }
     throw new AppError(
       MODEL_UNSUPPORTED,
       `${file}: no "${UNET_PREFIX}*" tensors, so this is not a single-file Stable Diffusion checkpoint (found ${keys.slice(0, 3).map((k) => `"${k}"`).join(', ')}${keys.length > 3 ? ', …' : ''})`,
