@@ -3,5 +3,5 @@
  * library and the CLI: `importModel(input, outDir, opts)`.
  */
 export { importModel } from './import-model';
-export { checkOutDir, tempFolderFor, writeImportedFolder } from './write-folder';
+export { checkOutDir, planImport, tempFolderFor, writeImportedFolder, type PlannedGraph } from './write-folder';
 export type { ImportedModelInfo, ImportOptions, ImportProgress, ImportFamily, ImportDtype, ImportSource } from './types';

@@ -5,10 +5,11 @@ import { encodeModel } from '../../onnx/model-io';
 import { numel } from '../../onnx/tensor';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { convertGraphToHalf } from './fp16';
-import { graphPlans, type OnnxModelName } from './graphs';
+import { graphPlans, type GraphPlan, type OnnxModelName } from './graphs';
 import { PlannedStore } from './planned-store';
-import { writeTensors } from './tensor-writer';
-import type { ImportDtype, ImportedModelInfo, ImportFamily, ImportOptions, ImportProgress, ImportSource } from './types';
+import { checkShape, findSourceTensor, writeTensors } from './tensor-writer';
+import type { ModelProto } from '../../onnx/types';
+import type { ImportDtype, ImportedModelInfo, ImportFamily, ImportOptions, ImportProgress, ImportSource, ImportSourceTensor } from './types';
 
 /** External-data file beside each model.onnx (optimum's name). */
 export const DATA_FILE = 'model.onnx_data';
@@ -68,6 +69,41 @@ function modelIndex(family: ImportFamily, written: OnnxModelName[], schedulerCla
   return index;
 }
 
+export interface PlannedGraph {
+  plan: GraphPlan;
+  weights: Map<string, ImportSourceTensor>;
+  store: PlannedStore;
+  proto: ModelProto;
+}
+
+/**
+ * Builds every graph of the import (no weights read) and checks that the source has each parameter in a shape
+ * that fills it, so a wrong or lying checkpoint fails before anything is written. `unused` describes the source
+ * tensors no graph takes (surplus OpenCLIP blocks, logit_scale, position_ids…): worth a note, not an error.
+ */
+export function planImport(source: ImportSource, dtype: ImportDtype): { built: PlannedGraph[]; unused: string[] } {
+  const built = graphPlans(source).map((plan) => {
+    const weights = source.components[plan.component];
+    if (!weights) throw new AppError('import.component_missing', `the checkpoint has no ${plan.component} weights (needed by ${plan.name})`, { component: plan.component });
+    const store = new PlannedStore(DATA_FILE, dtype);
+    const proto = plan.build(store);
+    for (const p of store.planned) {
+      const src = findSourceTensor(weights, p.name);
+      if (!src) throw new AppError('import.missing_tensor', `${plan.component}: the checkpoint has no "${p.name}" (needed by the ${plan.name} graph)`, { component: plan.component, key: p.name });
+      checkShape(plan.name, p, src);
+    }
+    return { plan, weights, store, proto };
+  });
+  const unused: string[] = [];
+  for (const component of new Set(built.map((b) => b.plan.component))) {
+    const graphs = built.filter((b) => b.plan.component === component);
+    const used = new Set(graphs.flatMap((b) => b.store.planned.map((p) => findSourceTensor(b.weights, p.name)!.key)));
+    const left = [...graphs[0].weights.keys()].filter((k) => !used.has(k));
+    if (left.length > 0) unused.push(`${component}: ${left.length} tensor(s) not used by the graph (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''})`);
+  }
+  return { built, unused };
+}
+
 export interface WriteFolderOptions {
   dtype: ImportDtype;
   signal?: AbortSignal;
@@ -84,33 +120,17 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
   const started = performance.now();
   const outDir = resolve(outDirIn);
   checkOutDir(outDir);
-  const plans = graphPlans(source);
   const notes = [...source.notes, ...(opts.notes ?? [])];
-
-  // Build every graph first (no weights yet) so the progress totals are known before the first byte is written.
-  const built = plans.map((plan) => {
-    const weights = source.components[plan.component];
-    if (!weights) throw new AppError('import.component_missing', `the checkpoint has no ${plan.component} weights (needed by ${plan.name})`, { component: plan.component });
-    const store = new PlannedStore(DATA_FILE, opts.dtype);
-    const proto = plan.build(store);
-    return { plan, weights, store, proto };
-  });
+  const { built, unused } = planImport(source, opts.dtype);
+  notes.push(...unused);
   const progress: ImportProgress = {
     bytesDone: 0,
-    bytesTotal: 0,
+    bytesTotal: built.reduce((s, b) => s + b.store.planned.reduce((t, p) => t + findSourceTensor(b.weights, p.name)!.byteLength, 0), 0),
     tensorsDone: 0,
     tensorsTotal: built.reduce((s, b) => s + b.store.planned.length, 0),
     stage: 'graphs',
   };
-  for (const b of built) for (const p of b.store.planned) progress.bytesTotal += b.weights.get(p.name)?.byteLength ?? 0;
   opts.onProgress?.({ ...progress });
-
-  // Unused source tensors are worth a note (surplus OpenCLIP blocks, logit_scale, position_ids…), not an error.
-  for (const component of new Set(built.map((b) => b.plan.component))) {
-    const used = new Set(built.filter((b) => b.plan.component === component).flatMap((b) => b.store.planned.map((p) => p.name)));
-    const unused = [...source.components[component]!.keys()].filter((k) => !used.has(k));
-    if (unused.length > 0) notes.push(`${component}: ${unused.length} tensor(s) not used by the graph (${unused.slice(0, 3).join(', ')}${unused.length > 3 ? ', …' : ''})`);
-  }
 
   const tmp = tempFolderFor(outDir);
   rmSync(tmp, { recursive: true, force: true }); // left by an import that was killed
@@ -162,7 +182,7 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
     throw err;
   }
 
-  const unet = plans.find((p) => p.name === 'unet')!.config;
+  const unet = built.find((b) => b.plan.name === 'unet')!.plan.config;
   const vaeBlocks = Array.isArray(source.configs.vae.block_out_channels) ? source.configs.vae.block_out_channels.length : 4;
   const sampleSize = typeof unet.sample_size === 'number' ? unet.sample_size : 64;
   const native = sampleSize * 2 ** (vaeBlocks - 1);
