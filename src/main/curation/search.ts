@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ReviewState } from '../../shared/api/entities';
 import type { SearchHit } from '../../shared/api/methods-curation';
+import { FRAMES_WITH_OUTLINE, LINES_WITH_OUTLINE } from '../story/outline-joins';
 
 /**
  * Text search across a film for curators: frame descriptions and scenes, dialogue text and
@@ -26,14 +27,12 @@ export function searchFilm(db: Database.Database, filmId: number, query: string,
   const sources: { type: SearchHit['type']; fields: string[]; rows: Row[] }[] = [
     {
       type: 'frame', fields: ['description', 'scene'],
-      rows: db.prepare(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM frame fr
-        JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+      rows: db.prepare(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM ${FRAMES_WITH_OUTLINE}
         WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position, fr.id`).all(filmId) as Row[],
     },
     {
       type: 'dialogue', fields: ['text', 'speaker'],
-      rows: db.prepare(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM dialogue_line d
-        JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+      rows: db.prepare(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM ${LINES_WITH_OUTLINE}
         WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq, d.id`).all(filmId) as Row[],
     },
     {

@@ -4,6 +4,7 @@ import type { QaKind, ReviewState } from '../../shared/api/entities';
 import { getStoryboard, listFilms } from '../story/film-reader';
 import { AppError } from '../../shared/errors';
 import { safeSegment, slugify } from './safe-paths';
+import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
 
 /**
  * What an export contains: the films' trees with only the items whose review state is allowed
@@ -87,9 +88,8 @@ interface KeyframeRow { frame_id: number; sha256: string; rel_path: string }
 
 /** Latest finished keyframe render of every frame of a film (the same choice the media service makes). */
 function keyframes(db: Database.Database, filmId: number): Map<number, { sha256: string; relPath: string }> {
-  const rows = db.prepare(`SELECT r.frame_id, a.sha256, a.rel_path FROM render r
-    JOIN asset a ON a.sha256 = r.asset_sha256
-    JOIN frame fr ON fr.id = r.frame_id JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+  const rows = db.prepare(`SELECT r.frame_id, a.sha256, a.rel_path FROM ${FRAMES_WITH_OUTLINE}
+    JOIN render r ON r.frame_id = fr.id JOIN asset a ON a.sha256 = r.asset_sha256
     WHERE c.film_id = ? AND r.is_keyframe = 1 AND r.status = 'done'
       AND r.id = (SELECT max(r2.id) FROM render r2 WHERE r2.frame_id = r.frame_id AND r2.is_keyframe = 1 AND r2.status = 'done')`)
     .all(filmId) as KeyframeRow[];

@@ -5,6 +5,7 @@ import { AppError } from '../../shared/errors';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
 import { placeholderCard } from './placeholder-card';
+import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
 
 export type MediaVariant = 'thumb' | 'full';
 export interface MediaFile { bytes: Buffer; mime: string }
@@ -55,7 +56,7 @@ export async function readMedia(project: Project, variant: MediaVariant, key: st
   const frameId = Number(m[1]);
   const row = project.db.prepare(`SELECT fr.id, fr.position, fr.description, fr.scene,
       s.position AS sub_position, c.position AS chapter_position, r.asset_sha256, a.rel_path, a.mime
-    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    FROM ${FRAMES_WITH_OUTLINE}
     LEFT JOIN render r ON r.id = (SELECT id FROM render WHERE frame_id = fr.id AND is_keyframe = 1 AND status = 'done'
                                   ORDER BY id DESC LIMIT 1)
     LEFT JOIN asset a ON a.sha256 = r.asset_sha256

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { DEFAULT_NEGATIVE_PROMPT } from './prompt';
+import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
 
 /** Frames to render, in film order, each with its index in the whole film (the seed policy uses it). */
 
@@ -10,7 +11,7 @@ interface OrderedFrame extends FrameToRender { subchapterId: number; chapterId: 
 
 export function filmFramesInOrder(db: Database.Database, filmId: number): OrderedFrame[] {
   const rows = db.prepare(`SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
-    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    FROM ${FRAMES_WITH_OUTLINE}
     WHERE c.film_id = ? ORDER BY c.position, c.id, s.position, s.id, fr.position, fr.id`).all(filmId) as
     { frameId: number; description: string; subchapterId: number; chapterId: number }[];
   return rows.map((r, i) => ({ frameId: r.frameId, filmIndex: i, description: r.description, subchapterId: r.subchapterId, chapterId: r.chapterId }));

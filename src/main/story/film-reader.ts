@@ -4,6 +4,7 @@ import type {
   Chapter, Character, Counts, DialogueLine, Film, FilmDetail, FilmSummary, Frame, QaPair, Storyboard, Subchapter,
 } from '../../shared/api/entities';
 import { AppError } from '../../shared/errors';
+import { FRAMES_WITH_OUTLINE, LINES_WITH_OUTLINE, SUBCHAPTERS_WITH_OUTLINE } from './outline-joins';
 
 interface FilmRow {
   id: number; theme: string; title: string; overview: string; style_description: string; style_keyword: string;
@@ -15,10 +16,10 @@ interface FilmRow {
 const FILM_SELECT = `
   SELECT f.*,
     (SELECT count(*) FROM chapter c WHERE c.film_id = f.id) AS chapters,
-    (SELECT count(*) FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE c.film_id = f.id) AS subchapters,
-    (SELECT count(*) FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    (SELECT count(*) FROM ${SUBCHAPTERS_WITH_OUTLINE} WHERE c.film_id = f.id) AS subchapters,
+    (SELECT count(*) FROM ${FRAMES_WITH_OUTLINE}
        WHERE c.film_id = f.id) AS frames,
-    (SELECT count(*) FROM dialogue_line d JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    (SELECT count(*) FROM ${LINES_WITH_OUTLINE}
        WHERE c.film_id = f.id) AS dialogue_lines,
     (SELECT count(*) FROM qa_pair q WHERE q.film_id = f.id) AS qa_pairs,
     (SELECT count(*) FROM character ch WHERE ch.film_id = f.id) AS characters
@@ -66,7 +67,7 @@ function listChapters(db: Database.Database, filmId: number): Chapter[] {
 
 function listSubchapters(db: Database.Database, filmId: number): Subchapter[] {
   return db.prepare(`SELECT s.id, s.chapter_id AS chapterId, s.position, s.title, s.scene, s.summary
-    FROM subchapter s JOIN chapter c ON c.id = s.chapter_id
+    FROM ${SUBCHAPTERS_WITH_OUTLINE}
     WHERE c.film_id = ? ORDER BY c.position, s.position`).all(filmId) as Subchapter[];
 }
 
@@ -118,7 +119,7 @@ export function getFrame(db: Database.Database, frameId: number): Frame {
 
 function listFrames(db: Database.Database, filmId: number): Frame[] {
   return (db.prepare(`SELECT ${FRAME_COLUMNS}
-    FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+    FROM ${FRAMES_WITH_OUTLINE}
     WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position`).all(filmId) as FrameRow[]).map(frameFromRow);
 }
 
@@ -146,8 +147,7 @@ export function getQaPair(db: Database.Database, id: number): QaPair {
 }
 
 function listDialogue(db: Database.Database, filmId: number): DialogueLine[] {
-  return (db.prepare(`SELECT d.* FROM dialogue_line d
-    JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+  return (db.prepare(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
     WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq`).all(filmId) as DialogueRow[])
     .map(dialogueFromRow);
 }
@@ -184,10 +184,9 @@ export function getStoryboardItems(db: Database.Database, filmId: number, ids: {
       // The film row too (not_found when deleted): edits change its updatedAt and counts.
       film: getFilm(db, filmId),
       frames: ids.frames.length === 0 ? [] : (db.prepare(`SELECT ${FRAME_COLUMNS}
-        FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+        FROM ${FRAMES_WITH_OUTLINE}
         WHERE c.film_id = ? AND fr.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.frames)) as FrameRow[]).map(frameFromRow),
-      dialogue: ids.dialogue.length === 0 ? [] : (db.prepare(`SELECT d.* FROM dialogue_line d
-        JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+      dialogue: ids.dialogue.length === 0 ? [] : (db.prepare(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
         WHERE c.film_id = ? AND d.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.dialogue)) as DialogueRow[]).map(dialogueFromRow),
       qa: ids.qa.length === 0 ? [] : (db.prepare('SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
         .all(filmId, list(ids.qa)) as QaRow[]).map(qaFromRow),
@@ -213,14 +212,11 @@ export type FilmOwned = 'chapter' | 'subchapter' | 'frame' | 'dialogue' | 'qa' |
  */
 const FILM_OF: Record<FilmOwned, string> = {
   chapter: 'SELECT film_id AS f FROM chapter WHERE id = ?',
-  subchapter: 'SELECT c.film_id AS f FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?',
-  frame: `SELECT c.film_id AS f FROM frame x JOIN subchapter s ON s.id = x.subchapter_id
-          JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
-  dialogue: `SELECT c.film_id AS f FROM dialogue_line x JOIN subchapter s ON s.id = x.subchapter_id
-             JOIN chapter c ON c.id = s.chapter_id WHERE x.id = ?`,
+  subchapter: `SELECT c.film_id AS f FROM ${SUBCHAPTERS_WITH_OUTLINE} WHERE s.id = ?`,
+  frame: `SELECT c.film_id AS f FROM ${FRAMES_WITH_OUTLINE} WHERE fr.id = ?`,
+  dialogue: `SELECT c.film_id AS f FROM ${LINES_WITH_OUTLINE} WHERE d.id = ?`,
   qa: 'SELECT film_id AS f FROM qa_pair WHERE id = ?',
-  render: `SELECT c.film_id AS f FROM render r JOIN frame x ON x.id = r.frame_id JOIN subchapter s ON s.id = x.subchapter_id
-           JOIN chapter c ON c.id = s.chapter_id WHERE r.id = ?`,
+  render: `SELECT c.film_id AS f FROM ${FRAMES_WITH_OUTLINE} JOIN render r ON r.frame_id = fr.id WHERE r.id = ?`,
 };
 
 /** Which film a row belongs to; `not_found` naming the type and id when there is no such row. */
