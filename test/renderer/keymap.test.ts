@@ -35,6 +35,23 @@ describe('keymap', () => {
     expect(keyName(press('Shift', { shiftKey: true }))).toBe('');
   });
 
+  it('turns storyboard key presses into their actions', () => {
+    const map = defaultKeymap();
+    const key = (k: string, mods: Parameters<typeof press>[1] = {}) => actionFor(map, 'storyboard', keyName(press(k, mods)));
+    expect(key('j')).toBe('nextFrame');
+    expect(key('ArrowUp')).toBe('prevFrame');
+    expect(key('PageDown')).toBe('nextChapter');
+    expect(key(']')).toBe('nextSubchapter');
+    expect(key('End')).toBe('lastFrame');
+    expect(key('a')).toBe('approveFrame');
+    expect(key('z', { ctrlKey: true })).toBe('undo');
+    expect(key('Z', { ctrlKey: true, shiftKey: true })).toBe('redo');
+    expect(key('j', { ctrlKey: true })).toBeNull();
+    expect(key('x')).toBeNull();
+    // Shifted letters belong to the curation dock's keymap (Shift+a approves its selection).
+    expect(key('A', { shiftKey: true })).toBeNull();
+  });
+
   it('shows keys the way people write them', () => {
     expect(displayKey('ArrowDown')).toBe('↓');
     expect(displayKey('Escape')).toBe('Esc');

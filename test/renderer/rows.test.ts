@@ -9,7 +9,6 @@ import { createAppContext } from '../../src/main/composition';
 import { dispatch } from '../../src/main/api/dispatch';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { buildStoryIndex, moveFocus, type StoryIndex } from '../../src/renderer/src/storyboard/rows';
-import { actionFor, defaultKeymap, keyName } from '../../src/renderer/src/keyboard/keymap';
 import { dreamframeFixtureDir, repoRoot } from '../support/paths';
 
 /**
@@ -120,23 +119,5 @@ describe('moveFocus', () => {
     expect(moveFocus(index, 20, 'nextSub')).toBe(23); // no next subchapter: the last frame
     expect(moveFocus(index, 9, 'first')).toBe(0);
     expect(moveFocus(index, 9, 'last')).toBe(23);
-  });
-
-  it('matches the help table to keys', () => {
-    const map = defaultKeymap();
-    const key = (k: string, mods: Partial<KeyboardEvent> = {}) =>
-      actionFor(map, 'storyboard', keyName({ key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, ...mods }));
-    expect(key('j')).toBe('nextFrame');
-    expect(key('ArrowUp')).toBe('prevFrame');
-    expect(key('PageDown')).toBe('nextChapter');
-    expect(key(']')).toBe('nextSubchapter');
-    expect(key('End')).toBe('lastFrame');
-    expect(key('a')).toBe('approveFrame');
-    expect(key('z', { ctrlKey: true })).toBe('undo');
-    expect(key('Z', { ctrlKey: true, shiftKey: true })).toBe('redo');
-    expect(key('j', { ctrlKey: true })).toBeNull();
-    expect(key('x')).toBeNull();
-    // Shifted letters belong to the curation dock's keymap (Shift+a approves its selection).
-    expect(key('A', { shiftKey: true })).toBeNull();
   });
 });
