@@ -14,9 +14,11 @@ import { framesInScope, parseScopeSpec } from '../../src/main/render/frames';
 import { listFilms } from '../../src/main/story/film-reader';
 import { styleLearnJobKind } from '../../src/main/style/style-job';
 import { importStyleFolder, STYLE_LEARN_JOB } from '../../src/main/style/style-service';
+import { startServer } from '../../src/main/transports/server';
 import { resourcesDir } from '../../src/main/util/resources';
 import { dreamframeFixtureDir, repoRoot, tinySd15Dir } from '../support/paths';
 import { useTempDir } from '../support/tmp';
+import { TestWsClient } from '../support/ws-client';
 
 const bin = join(repoRoot, 'bin/dreamframe.js');
 const model = join(tinySd15Dir, 'pipeline');
@@ -122,6 +124,33 @@ describe('render sizes from the CLI', () => {
       else process.env[MAX_MEMORY_ENV] = before;
       await runner.stop();
       project.close();
+    }
+  });
+
+  it('style.learn over the API refuses the size before queueing a job', async () => {
+    const dir = tmp();
+    const images = join(dir, 'images');
+    mkdirSync(images);
+    copyFileSync(join(dreamframeFixtureDir, 'style', 'Cathedral0.jpg'), join(images, 'Cathedral0.jpg'));
+    const projectDir = join(dir, 'project');
+    const project = createProjectWithSample(projectDir, true);
+    const filmId = listFilms(project.db)[0].id;
+    await importStyleFolder(project, filmId, images);
+    project.close();
+    const before = process.env[MAX_MEMORY_ENV];
+    process.env[MAX_MEMORY_ENV] = '64';
+    const server = await startServer({ projectDir, port: 0 });
+    const ws = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+    try {
+      const refused = await ws.request('style.learn', { filmId, modelDir: model, settings: { size: 1024 } });
+      expect(refused.error.code).toBe('diffusion.too_large');
+      expect(refused.error.message).toMatch(/^Learning a style at 1024×1024 on this model needs about 1024 GiB; its native size is 64×64 \(a conservative estimate/);
+      expect(await ws.call('jobs.list', {})).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env[MAX_MEMORY_ENV];
+      else process.env[MAX_MEMORY_ENV] = before;
+      ws.close();
+      await server.close();
     }
   });
 });

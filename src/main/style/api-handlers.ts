@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/errors';
 import type { AreaHandlers } from '../api/handler-types';
 import { mutate, mutateAsync } from '../db/mutation';
+import { checkTrainingFits } from '../diffusion/memory-estimate';
 import {
   ensureStyle, getStyleState, importEmbeddingFile, includedImagePaths, importStyleFolder, listStyleImageInfos, rememberLearnSettings,
   setStyleImageIncluded, STYLE_GENERATE_JOB, STYLE_LEARN_JOB, useEmbedding,
@@ -38,6 +39,8 @@ export const styleHandlers: AreaHandlers<
     if (includedImagePaths(project, styleId).length === 0) {
       throw new AppError('style.no_images', `Film ${filmId}'s style has no included images: import or generate some first`, { filmId, styleId });
     }
+    // A training size the machine cannot hold is refused before a job exists (the job checks again when it runs).
+    checkTrainingFits(modelDir, { size: settings.size, previews: settings.previewEvery > 0, provider: settings.provider });
     // The last settings used become the form's starting values next time.
     rememberLearnSettings(project, styleId, { modelDir, ...settings });
     const job = ctx.jobs.enqueue(STYLE_LEARN_JOB, { filmId, styleId, modelDir, settings }, filmId);
