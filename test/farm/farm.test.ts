@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -9,6 +9,9 @@ import { createProjectWithSample } from '../../src/main/app/context';
 import { EventBus } from '../../src/main/app/event-bus';
 import { FARM_PREFIX, FARM_QUEUE } from '../../src/main/farm/messages';
 import { farmRoute } from '../../src/main/farm/coordinator';
+import { farmStatus } from '../../src/main/farm/status';
+import { writeEmbeddingFile } from '../../src/main/style/formats/index';
+import { f32, readCase } from '../diffusion/fixture-io';
 import { getJob } from '../../src/main/jobs/job-store';
 import { JobRunner } from '../../src/main/jobs/runner';
 import type { Project } from '../../src/main/project/project';
@@ -157,6 +160,11 @@ describe('render farm', () => {
     } finally {
       await local.release();
     }
+    // The jobs view's worker list: both workers, alive, on this host, with what they did.
+    const farm = await farmStatus({ DREAMFRAME_REDIS: redis.url });
+    expect(farm).toMatchObject({ url: redis.url, source: 'env', reachable: true, error: null });
+    expect(farm.workers.map((w) => w.name)).toEqual(['w1', 'w2']);
+    expect(farm.workers.every((w) => w.provider === 'cpu' && w.device === 'cpu' && w.framesDone >= 1 && w.lastSeenMs < 10_000)).toBe(true);
     // Results are removed from Redis once written.
     const queue = new Queue(FARM_QUEUE, { connection: { url: redis.url }, prefix: FARM_PREFIX });
     expect(await queue.getJobCounts('completed', 'waiting', 'active', 'failed')).toEqual({ completed: 0, waiting: 0, active: 0, failed: 0 });
@@ -237,7 +245,46 @@ describe('render farm', () => {
     project.close();
   });
 
-  // Last: it leaves one of the two shared workers dead.
+  it('tasks carry no path of the coordinator (embedding as bytes); they survive a Redis restart; cancel removes them', async () => {
+    const url = `${redis.url}/2`; // no worker listens here: the tasks stay queued
+    const { project, filmId, subchapters } = newProject();
+    const cases = join(tinySd15Dir, 'cases');
+    const vector = f32(cases, readCase(cases, 'textual_inversion.json').placeholder_embedding_initial);
+    const embeddingFile = join(project.dir, 'style.safetensors');
+    writeEmbeddingFile(embeddingFile, { vectors: [{ rows: 1, width: vector.length, data: vector }], family: null, keyword: 'Whimsical' }, 'ours');
+    const settings = setRenderSettings(project.db, filmId, { embedding: embeddingFile });
+    const frames = framesOf(project, filmId, subchapters[3]);
+    const runner = coordinator(project, url);
+    const job = runner.enqueue(RENDER_JOB, { filmId, scope: { kind: 'subchapter', subchapterId: subchapters[3] }, settings }, filmId);
+    const queue = new Queue(FARM_QUEUE, { connection: { url }, prefix: FARM_PREFIX });
+    try {
+      const until = Date.now() + 30_000;
+      while ((await queue.getWaitingCount()) < frames.length) {
+        if (Date.now() > until) throw new Error(`tasks not queued: ${JSON.stringify(getJob(project.db, job.id))}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const waiting = await queue.getWaiting();
+      expect(waiting).toHaveLength(frames.length);
+      const wire = JSON.stringify(waiting.map((j) => j.data));
+      for (const secret of [project.dir, root, model, embeddingFile, tmpdir(), process.env.HOME ?? '/root']) expect(wire).not.toContain(secret);
+      const embedding = waiting[0].data.embedding;
+      expect(createHash('sha256').update(Buffer.from(embedding.base64, 'base64')).digest('hex')).toBe(createHash('sha256').update(readFileSync(embeddingFile)).digest('hex'));
+      // Append-only persistence: a restarted Redis still holds every task.
+      await redis.restart();
+      expect(await queue.getWaitingCount()).toBe(frames.length);
+      expect(runner.cancel(job.id)).toBe(true);
+      await runner.whenIdle();
+      expect(getJob(project.db, job.id)!.status).toBe('cancelled');
+      expect(await queue.getWaitingCount()).toBe(0);
+      expect(rows(project)).toEqual([]);
+    } finally {
+      await queue.close();
+      await runner.stop();
+      project.close();
+    }
+  });
+
+  // Last: it leaves one of the two shared workers dead. Runs after the Redis restart above: the workers reconnected.
   it('a worker killed (-9) mid-frame: its task goes to the other worker and the job completes, each frame written once', async () => {
     const { project, filmId, subchapters } = newProject();
     const frames = framesOf(project, filmId, subchapters[2]);
