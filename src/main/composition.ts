@@ -9,6 +9,8 @@ import { exportJobKind } from './export/job';
 import { farmHandlers } from './farm/api-handlers';
 import { farmRoute } from './farm/coordinator';
 import { modelHandlers } from './models/api-handlers';
+import { importModel } from './models/import/index';
+import { modelImportJobKind } from './models/import-job';
 import { plotHandlers } from './plot/api-handlers';
 import { plotJobKind } from './plot/plot-job';
 import { qualityHandlers } from './quality/api-handlers';
@@ -48,6 +50,7 @@ export const jobKinds: JobKind<any>[] = [
   renderJobKind(undefined, farmRoute()),
   styleLearnJobKind,
   styleGenerateJobKind,
+  modelImportJobKind(importModel),
 ];
 
 export const appWiring: AppWiring = { handlers, jobKinds };

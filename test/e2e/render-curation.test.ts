@@ -146,7 +146,9 @@ async function scenario(): Promise<void> {
     // Render settings for the tiny model, through the panel's form.
     await page.keyboard.press('c');
     await page.click('[data-testid="tab-render"]');
-    await page.fill('[data-testid="setting-model"]', join(tinySd15Dir, 'pipeline'));
+    // A folder outside the model library: the picker's "Other ONNX folder…" entry takes a typed path.
+    await page.selectOption('[data-testid="setting-model"]', { label: 'Other ONNX folder…' });
+    await page.fill('[data-testid="setting-model-path"]', join(tinySd15Dir, 'pipeline'));
     await page.fill('[data-testid="setting-width"]', '16');
     await page.fill('[data-testid="setting-height"]', '16');
     await page.fill('[data-testid="setting-steps"]', '2');

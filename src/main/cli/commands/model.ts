@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
 import { importModel, type ImportFamily, type ImportProgress } from '../../models/import/index';
+import { ModelImportParams } from '../../../shared/api/methods-models';
+import { importIntoLibrary, listLibrary, modelsDir, removeFromLibrary } from '../../models/library';
 import { printResult, progressLine } from '../output';
 
 /**
@@ -9,7 +11,8 @@ import { printResult, progressLine } from '../output';
  */
 
 interface ImportCliOptions {
-  out: string;
+  out?: string;
+  models?: string;
   config?: string;
   family?: string;
   prediction?: string;
@@ -60,7 +63,8 @@ function registerImport(group: Command): void {
   group
     .command('import <input>')
     .description('convert a .safetensors checkpoint (single-file LDM layout) or a diffusers folder into an ONNX model folder')
-    .requiredOption('--out <dir>', 'the ONNX folder to create (must not exist, or be empty)')
+    .option('--out <dir>', 'the ONNX folder to create (must not exist, or be empty); without it the model goes into the model library')
+    .option('--models <dir>', 'the model library folder (default: DREAMFRAME_MODELS, the saved setting, else the app data folder)')
     .option('--config <dir>', 'diffusers config folder for a non-standard architecture (from_single_file(config=…) convention)')
     .option('--family <family>', `override family detection: ${FAMILIES.join(', ')}`)
     .option('--prediction <type>', 'epsilon or v (SD 2.x 768-v models); default: .yaml beside the checkpoint, the config, else epsilon')
@@ -75,6 +79,10 @@ function registerImport(group: Command): void {
       const slowdown = Number(process.env.DREAMFRAME_IMPORT_SLOWDOWN_MS ?? 0);
       try {
         const report = progressReporter();
+        if (opts.out === undefined) {
+          await importToLibraryCli(input, opts, controller.signal, report);
+          return;
+        }
         const info = await importModel(input, opts.out, {
           config: opts.config,
           family: parseFamily(opts.family),
@@ -102,7 +110,64 @@ function registerImport(group: Command): void {
     });
 }
 
+async function importToLibraryCli(input: string, opts: ImportCliOptions, signal: AbortSignal, report: (p: ImportProgress) => void): Promise<void> {
+  const dir = modelsDir(opts.models);
+  const params = ModelImportParams.parse({
+    source: input,
+    fp16: opts.fp16 === true,
+    family: parseFamily(opts.family),
+    prediction: parsePrediction(opts.prediction),
+    config: opts.config,
+    vae: opts.vae,
+  });
+  const { model, reused } = await importIntoLibrary(dir, params, importModel, {
+    signal,
+    onHashProgress: (done, total) => progressLine(`hashing the source… ${mb(done)}/${mb(total)}`),
+    onProgress: report,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  printResult(opts, { ...model, reused }, () => (reused
+    ? `already in the library: ${model.id} (${model.family}, ${model.dtype}) at ${model.dir}`
+    : `imported ${model.family} (${model.prediction}, ${model.dtype}, native ${model.nativeWidth}×${model.nativeHeight}) into the library as ${model.id}: ${model.dir}`));
+}
+
+function registerLibrary(group: Command): void {
+  group
+    .command('list')
+    .description('list the models of the model library')
+    .option('--models <dir>', 'the model library folder (default: DREAMFRAME_MODELS, the saved setting, else the app data folder)')
+    .option('--json', 'machine-readable output')
+    .action((opts: { models?: string; json?: boolean }) => {
+      const listing = listLibrary(modelsDir(opts.models));
+      printResult(opts, listing, () => {
+        const rows = listing.models.map((m) => `${m.id.padEnd(28)} ${m.family.padEnd(12)} ${`${m.nativeWidth}×${m.nativeHeight}`.padEnd(10)} `
+          + `${m.dtype.padEnd(8)} ${mb(m.sizeOnDisk).padStart(9)}  ${safeText(m.name)}`);
+        return [
+          `${listing.dir}: ${listing.models.length} model(s)`,
+          ...rows,
+          ...listing.problems.map((p) => `not usable: ${safeText(p)}`),
+        ].join('\n');
+      });
+    });
+  group
+    .command('remove <id>')
+    .description('remove a model from the model library (its folder is deleted)')
+    .option('--models <dir>', 'the model library folder')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: { models?: string; json?: boolean }) => {
+      const dir = modelsDir(opts.models);
+      const removed = removeFromLibrary(dir, id);
+      printResult(opts, { removed, id }, () => `removed ${id} from ${dir}`);
+    });
+}
+
+/** Names come from file names: keep control characters out of the terminal. */
+function safeText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function register(program: Command): void {
-  const group = program.command('model').description('Models: import checkpoints into ONNX folders');
+  const group = program.command('model').description('Models: import checkpoints into ONNX folders and the model library');
   registerImport(group);
+  registerLibrary(group);
 }
