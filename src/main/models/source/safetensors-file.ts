@@ -19,6 +19,9 @@ export interface TensorEntry extends SafetensorsEntry {
 }
 
 export class SafetensorsFile {
+  private scratch = Buffer.alloc(0);
+  private scratchBusy = false;
+
   private constructor(
     readonly path: string,
     readonly size: number,
@@ -73,7 +76,20 @@ export class SafetensorsFile {
       await this.readBytes(entry, start, n, new Uint8Array(out.buffer));
       return out;
     }
-    return widenToFloat32(await this.readBytes(entry, start, n), dtype);
+    // Other reads go through one reused scratch buffer (fresh memory costs page faults at gigabyte scale);
+    // a read that overlaps another on this file takes its own.
+    const bytes = n * (dtype === 'F32' ? 4 : 2);
+    const reuse = !this.scratchBusy;
+    if (reuse) {
+      this.scratchBusy = true;
+      if (this.scratch.length < bytes) this.scratch = Buffer.allocUnsafe(bytes);
+    }
+    try {
+      const raw = await this.readBytes(entry, start, n, reuse ? this.scratch : undefined);
+      return widenToFloat32(raw.subarray(0, bytes), dtype);
+    } finally {
+      if (reuse) this.scratchBusy = false;
+    }
   }
 
   async close(): Promise<void> {
