@@ -17,17 +17,26 @@ export type ModelShape = Pick<LoadedModel, 'info' | 'unet' | 'schedulerConfig'>;
 /** The options checkInputs reads (a subset of GenerateOptions). */
 export interface GenerationInputs {
   prompt: string | string[];
+  /** undefined: "" for SD 1/2, zeros for SDXL models with force_zeros_for_empty_prompt (as diffusers). */
   negativePrompt?: string | string[];
+  /** Images per prompt (default 1). */
   batchSize?: number;
+  /** Default: the model's native size. */
   width?: number;
   height?: number;
   /** img2img: the source image's size decides the output size. */
   image?: { width: number; height: number };
+  /** Default 30. */
   steps?: number;
+  /** Default 7.5 (SDXL 5); ≤ 1 turns classifier-free guidance off. */
   guidance?: number;
+  /** Default: random. */
   seed?: number;
+  /** With a refiner: the fraction of the schedule where it takes over (default 0.75). */
   refinerStart?: number;
+  /** Stop the base at this fraction and return latents only (manual hand-off). */
   denoisingEnd?: number;
+  /** img2img strength in (0, 1] (default 0.8). */
   strength?: number;
 }
 
@@ -113,7 +122,10 @@ export function checkInputs(model: ModelShape, opts: GenerationInputs, refiner?:
 
 /** Where the starting latents come from, besides the seeds. */
 export interface LatentSources {
-  /** N(0,1) starting noise replacing the seeded draw (img2img: the noise added to the encoded image). */
+  /**
+   * Explicit N(0,1) starting noise [B, C, H/f, W/f] (before scaling by the scheduler's initial sigma); replaces the
+   * seeded draw. For img2img it is the noise added to the encoded image.
+   */
   initLatents?: Float32Array;
   /** Latents to continue from `denoisingStart` (a refiner run on its own). */
   startLatents?: Float32Array;

@@ -9,7 +9,9 @@ import { createScheduler, type NoiseSource, type Scheduler, type SchedulerName }
 import { encodePrompts, type Conditioning, type EmbeddingOverride } from './conditioning';
 import { decodedToUnit, encodePng, unitToUint8 } from './image-io';
 import { LearnedEmbeddings, type EmbeddingPlacement } from './learned-embeddings';
-import { checkInputs, planStages, prepareLatents, type GenerationRequest, type StagePlan, type StartLatents } from './generate-steps';
+import {
+  checkInputs, planStages, prepareLatents, type GenerationInputs, type GenerationRequest, type LatentSources, type StagePlan, type StartLatents,
+} from './generate-steps';
 
 /**
  * Stable Diffusion pipelines on onnxruntime-node: text-to-image with classifier-free guidance, SDXL conditioning
@@ -36,41 +38,16 @@ export interface ImageInput {
   height: number;
 }
 
-export interface GenerateOptions {
-  prompt: string | string[];
-  /** undefined: "" for SD 1/2, zeros for SDXL models with force_zeros_for_empty_prompt (as diffusers). */
-  negativePrompt?: string | string[];
-  steps?: number;
+/** Everything generate() takes: the inputs checkInputs reads, the latent sources, and how to run and report. */
+export interface GenerateOptions extends GenerationInputs, Omit<LatentSources, 'posterior'> {
   scheduler?: SchedulerName;
   karras?: boolean;
-  guidance?: number;
-  seed?: number;
-  width?: number;
-  height?: number;
-  /** Images per prompt (default 1). */
-  batchSize?: number;
-  /**
-   * Explicit N(0,1) starting noise [B, C, H/f, W/f] (before scaling by the scheduler's initial sigma); replaces the
-   * seeded draw. For img2img it is the noise added to the encoded image.
-   */
-  initLatents?: Float32Array;
-  /** img2img: the posterior N(0,1) sample for the VAE encoding (replaces the seeded draw). */
-  posteriorNoise?: Float32Array;
-  /** Source of per-step noise for Euler ancestral (replaces the seeded stream). */
-  stepNoise?: NoiseSource;
   /** A1111 prompt weighting; false tokenizes brackets literally (default true). */
   weighting?: boolean;
   /** SDXL refiner stage, run from `refinerStart` (fraction of the schedule, default 0.75). */
   refiner?: DiffusionPipeline;
-  refinerStart?: number;
-  /** Stop the base at this fraction and return latents only (manual hand-off). */
-  denoisingEnd?: number;
-  /** Continue given latents from this fraction (a refiner run on its own). */
-  startLatents?: Float32Array;
-  denoisingStart?: number;
-  /** img2img source image and strength (default 0.8). */
+  /** img2img source image (`strength` default 0.8). */
   image?: ImageInput;
-  strength?: number;
   /** Refiner micro-conditioning (5 time ids): aesthetic score of the cond / uncond rows. */
   aestheticScore?: number;
   negativeAestheticScore?: number;
