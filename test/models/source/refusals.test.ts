@@ -38,6 +38,9 @@ describe('files that are not a Stable Diffusion model', () => {
       ['lycoris_down_blocks_0_attentions_0_proj_in.hada_w1_b', [8, 320]],
     ]);
     expect(loha.message).toMatch(/LoRA\/LyCORIS add-on .*lycoris_down_blocks/);
+    // diffusers/PEFT-style LoRA names.
+    const peft = await refusal([['unet.down_blocks.0.attentions.0.proj_in.lora_A.weight', [4, 320]], ['unet.down_blocks.0.attentions.0.proj_in.lora_B.weight', [320, 4]]]);
+    expect(peft.message).toMatch(/LoRA\/LyCORIS add-on .*proj_in\.lora_A\.weight/);
   });
 
   it('textual-inversion embeddings: kohya emb_params, A1111 string_to_param, SDXL clip_l/clip_g', async () => {

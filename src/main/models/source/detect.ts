@@ -43,7 +43,7 @@ export function refuseUnsupported(index: ShapeIndex, file: string): void {
   const keys = [...index.keys()];
   if (keys.length === 0) throw new AppError(MODEL_UNSUPPORTED, `${file}: the file holds no tensors`, { file });
 
-  const lora = firstMatching(keys, (k) => /^lora_(unet|te\d?)_|^lycoris_|\.lora_(down|up)\.|\.lora_[AB]\.|\.hada_w[12]_[ab]$|\.lokr_w[12]/.test(k));
+  const lora = firstMatching(keys, (k) => /^lora_(unet|te\d?)_|^lycoris_|\.lora_(down|up)\.|\.lora\.(down|up)\.|\.lora_linear_layer\.|\.lora_[AB]\.|\.hada_w[12]_[ab]$|\.lokr_w[12]/.test(k));
   if (lora.length > 0) refuse(file, 'a LoRA/LyCORIS add-on', lora, 'Import the base model it was trained for instead; LoRAs are not applied by the importer.');
 
   const tiKeys = new Set(['emb_params', 'clip_l', 'clip_g', 'string_to_token', 'string_to_param', 'name', 'step', 'sd_checkpoint', 'sd_checkpoint_name']);
