@@ -204,3 +204,22 @@ describe('diffusers folder variants', () => {
     await expect(openModelSource(join(tinySd15Dir, 'checkpoints', 'diffusers', 'unet', 'diffusion_pytorch_model.safetensors'))).rejects.toThrow(/one component of a diffusers model .*import the folder holding model_index\.json/);
   });
 });
+
+describe('prediction type from a --config scheduler', () => {
+  const tmp = useTempDir('model-source-pred-');
+
+  it('takes the config scheduler prediction_type when neither --prediction nor a .yaml says otherwise', async () => {
+    const dir = join(tmp(), 'config');
+    cpSync(join(tinySd15Dir, 'checkpoints', 'config'), dir, { recursive: true });
+    for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
+    const schedulerFile = join(dir, 'scheduler', 'scheduler_config.json');
+    writeFileSync(schedulerFile, JSON.stringify({ ...JSON.parse(readFileSync(schedulerFile, 'utf8')), prediction_type: 'v_prediction' }));
+    const file = join(tinySd15Dir, 'checkpoints', 'tiny-sd15.safetensors');
+    const fromConfig = await open(file, { config: dir, skipHash: true });
+    expect(fromConfig.prediction).toBe('v_prediction');
+    expect(fromConfig.configs.scheduler.prediction_type).toBe('v_prediction');
+    expect(fromConfig.notes.join('\n')).not.toMatch(/assuming epsilon/);
+    const forced = await open(file, { config: dir, prediction: 'epsilon', skipHash: true });
+    expect(forced.configs.scheduler.prediction_type).toBe('epsilon');
+  });
+});
