@@ -180,7 +180,7 @@ export function mapUnet(keys: Map<string, TensorSource>, opts: UnetMapOptions): 
  */
 function projectionRef(target: string, src: TensorSource, linear: boolean): TensorRef {
   const shape = src.entry.shape;
-  if (/\.proj_(in|out)\.weight$/.test(target) && /attentions\.\d+\.proj_(in|out)\.weight$/.test(target)) {
+  if (/attentions\.\d+\.proj_(in|out)\.weight$/.test(target)) {
     if (linear && shape.length === 4 && shape[2] === 1 && shape[3] === 1) return plainRef(target, src, [shape[0], shape[1]]);
     if (!linear && shape.length === 2) return plainRef(target, src, [shape[0], shape[1], 1, 1]);
   }
