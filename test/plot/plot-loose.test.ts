@@ -53,6 +53,8 @@ describe('plot answers that break the prompt\'s cosmetic rules', () => {
     expect(code).toBe(0);
     const film = json.films[0];
     expect(film.nodes).toEqual({ done: 1 + 3 + 6, failed: 0, pending: 0 });
+    // Every node had padding to trim; the CLI counts the nodes with repairs.
+    expect(film.repaired).toBe(10);
     // No re-asks: every answer was accepted as it came.
     expect(s.log.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(10);
 

@@ -82,6 +82,8 @@ export function resumeAllPlots(db: Database.Database, jobs: JobRunner): number[]
 export interface PlotFilmReport {
   filmId: number; theme: string; title: string;
   nodes: { done: number; failed: number; pending: number };
+  /** Done nodes whose answer was repaired (their warnings: plot.node, or the generation tree). */
+  repaired: number;
   usage: FilmUsage;
 }
 
@@ -101,6 +103,7 @@ export function plotReports(db: Database.Database, jobIds: number[]): PlotFilmRe
     return {
       filmId, theme: film.theme, title: film.title,
       nodes: { done: count('done'), failed: count('failed'), pending: count('pending') },
+      repaired: nodes.filter((n) => n.status === 'done' && n.warnings_json !== '[]').length,
       usage: filmUsage(db, filmId),
     };
   });

@@ -130,6 +130,8 @@ export function register(program: Command): void {
             + `${f.usage.requests} requests, ${f.usage.promptTokens} prompt + ${f.usage.completionTokens} completion tokens`),
           ...(interrupted ? [`interrupted: continue with  dreamframe plot --project ${opts.project} --resume`] : []),
           ...(films.some((f) => f.nodes.failed) ? ['failed nodes keep their raw answer; --resume retries them'] : []),
+          ...(films.some((f) => f.repaired) ? [`${films.reduce((n, f) => n + f.repaired, 0)} node(s) had cosmetic flaws repaired (keyword braces, long locations, extra items...): `
+            + 'the app\'s generation tree lists them per node'] : []),
         ].join('\n'));
         if (interrupted) process.exitCode = 130;
         else if (jobs.some((j) => j.status === 'failed')) process.exitCode = 1;
