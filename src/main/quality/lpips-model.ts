@@ -28,6 +28,11 @@ export interface LpipsOpenOptions {
 
 function buildFromTorch(folder: string, cacheDir: string): { file: string; hash: string } {
   const pths = readdirSync(folder).filter((f) => f.endsWith('.pth') || f.endsWith('.pt')).sort().map((f) => join(folder, f));
+  // Keyed by every checkpoint in the folder, so a cached build is found without unpickling anything.
+  const hash = hashFiles(pths, BUILDER_VERSION);
+  const dir = join(cacheDir, 'lpips', hash);
+  const file = join(dir, 'lpips.onnx');
+  if (pths.length && existsSync(file)) return { file, hash };
   let trunk: { path: string; tensors: Map<string, WeightTensor> } | undefined;
   let lins: { path: string; tensors: Map<string, WeightTensor> } | undefined;
   for (const path of pths) {
@@ -38,10 +43,6 @@ function buildFromTorch(folder: string, cacheDir: string): { file: string; hash:
   if (!trunk || !lins) {
     throw new AppError('quality.model_missing', `${folder}: needs torchvision's AlexNet state dict (features.*) and lpips' alex.pth (lin0..lin4); found ${pths.length ? pths.join(', ') : 'no .pth files'}`, { file: folder });
   }
-  const hash = hashFiles([trunk.path, lins.path], BUILDER_VERSION);
-  const dir = join(cacheDir, 'lpips', hash);
-  const file = join(dir, 'lpips.onnx');
-  if (existsSync(file)) return { file, hash };
   const store = new CheckpointStore((key) => {
     const src = key.startsWith('lin') ? lins! : trunk!;
     const t = src.tensors.get(key);

@@ -70,15 +70,20 @@ export function resizeBicubicPil(src: Uint8Array, w: number, h: number, channels
   if (outW !== w) {
     const c = coefficients(w, outW);
     const out = new Uint8Array(outW * h * channels);
+    const acc = new Int32Array(channels);
     for (let y = 0; y < h; y++) {
       for (let xx = 0; xx < outW; xx++) {
         const xmin = c.bounds[xx * 2];
         const n = c.bounds[xx * 2 + 1];
-        for (let ch = 0; ch < channels; ch++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          for (let x = 0; x < n; x++) ss += data[(y * w + xmin + x) * channels + ch] * c.weights[xx * c.ksize + x];
-          out[(y * outW + xx) * channels + ch] = clip8(ss);
+        const k0 = xx * c.ksize;
+        acc.fill(1 << (PRECISION_BITS - 1));
+        // Channels innermost: the pixels of one row are read in memory order.
+        let at = (y * w + xmin) * channels;
+        for (let x = 0; x < n; x++) {
+          const k = c.weights[k0 + x];
+          for (let ch = 0; ch < channels; ch++) acc[ch] += data[at++] * k;
         }
+        for (let ch = 0; ch < channels; ch++) out[(y * outW + xx) * channels + ch] = clip8(acc[ch]);
       }
     }
     data = out;
@@ -90,13 +95,14 @@ export function resizeBicubicPil(src: Uint8Array, w: number, h: number, channels
     for (let yy = 0; yy < outH; yy++) {
       const ymin = c.bounds[yy * 2];
       const n = c.bounds[yy * 2 + 1];
-      for (let x = 0; x < curW; x++) {
-        for (let ch = 0; ch < channels; ch++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          for (let y = 0; y < n; y++) ss += data[((ymin + y) * curW + x) * channels + ch] * c.weights[yy * c.ksize + y];
-          out[(yy * curW + x) * channels + ch] = clip8(ss);
-        }
+      // Whole rows at a time: the input rows are read in memory order.
+      const row = new Int32Array(curW * channels).fill(1 << (PRECISION_BITS - 1));
+      for (let y = 0; y < n; y++) {
+        const k = c.weights[yy * c.ksize + y];
+        const base = (ymin + y) * curW * channels;
+        for (let i = 0; i < row.length; i++) row[i] += data[base + i] * k;
       }
+      for (let i = 0; i < row.length; i++) out[yy * curW * channels + i] = clip8(row[i]);
     }
     data = out;
   }
