@@ -27,18 +27,18 @@ export function searchFilm(db: Database.Database, filmId: number, query: string,
   const sources: { type: SearchHit['type']; fields: string[]; rows: Row[] }[] = [
     {
       type: 'frame', fields: ['description', 'scene'],
-      rows: db.prepare(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM ${FRAMES_WITH_OUTLINE}
-        WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position, fr.id`).all(filmId) as Row[],
+      rows: db.prepare<unknown[], Row>(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM ${FRAMES_WITH_OUTLINE}
+        WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position, fr.id`).all(filmId),
     },
     {
       type: 'dialogue', fields: ['text', 'speaker'],
-      rows: db.prepare(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM ${LINES_WITH_OUTLINE}
-        WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq, d.id`).all(filmId) as Row[],
+      rows: db.prepare<unknown[], Row>(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM ${LINES_WITH_OUTLINE}
+        WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq, d.id`).all(filmId),
     },
     {
       type: 'qa', fields: ['question', 'answer'],
-      rows: db.prepare(`SELECT id, review_state AS state, question, answer FROM qa_pair WHERE film_id = ?
-        ORDER BY scope, position, id`).all(filmId) as Row[],
+      rows: db.prepare<unknown[], Row>(`SELECT id, review_state AS state, question, answer FROM qa_pair WHERE film_id = ?
+        ORDER BY scope, position, id`).all(filmId),
     },
   ];
   const hits: SearchHit[] = [];

@@ -14,7 +14,7 @@ import { filmIdOf } from '../story/film-reader';
  */
 
 function nextId(db: Database.Database, table: 'frame' | 'dialogue_line'): number {
-  return (db.prepare(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${table}`).get() as { n: number }).n;
+  return (db.prepare<unknown[], { n: number }>(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${table}`).get()!).n;
 }
 
 function update(table: Change['table'], id: number, before: Values, after: Values): Change {
@@ -22,14 +22,13 @@ function update(table: Change['table'], id: number, before: Values, after: Value
 }
 
 function framesOf(db: Database.Database, subchapterId: number): { id: number; position: number }[] {
-  return db.prepare('SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId) as
-    { id: number; position: number }[];
+  return db.prepare<unknown[], { id: number; position: number }>('SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId);
 }
 
 interface LineRow { id: number; after_frame: number; seq: number }
 function linesOf(db: Database.Database, subchapterId: number): LineRow[] {
-  return db.prepare('SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
-    .all(subchapterId) as LineRow[];
+  return db.prepare<unknown[], LineRow>('SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
+    .all(subchapterId);
 }
 
 /** Changes that renumber frame positions to follow `order`. */
@@ -84,7 +83,7 @@ export function deleteFrame(db: Database.Database, frameId: number): { filmId: n
     const frames = framesOf(db, subchapterId);
     const index = frames.findIndex((f) => f.id === frameId);
     const changes: Change[] = [];
-    const renders = db.prepare('SELECT id FROM render WHERE frame_id = ? ORDER BY id').all(frameId) as { id: number }[];
+    const renders = db.prepare<unknown[], { id: number }>('SELECT id FROM render WHERE frame_id = ? ORDER BY id').all(frameId);
     for (const r of renders) changes.push({ table: 'render', id: r.id, before: readRow(db, 'render', r.id), after: null });
     changes.push({ table: 'frame', id: frameId, before: row, after: null });
     changes.push(...renumberFrames(frames.filter((f) => f.id !== frameId)));

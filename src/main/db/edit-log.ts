@@ -75,7 +75,7 @@ function applySide(db: Database.Database, c: Change, side: 'before' | 'after'): 
 
 /** The whole row (without id) as stored, for insert/delete records. */
 export function readRow(db: Database.Database, table: Table, id: number): Values {
-  const row = db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
+  const row = db.prepare<unknown[], Values>(`SELECT * FROM ${table} WHERE id = ?`).get(id);
   if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
   const { id: _id, ...rest } = row;
   return rest;
@@ -83,7 +83,7 @@ export function readRow(db: Database.Database, table: Table, id: number): Values
 
 /** Some columns of one row, for the `before` side of an update. */
 export function readValues(db: Database.Database, table: Table, id: number, cols: string[]): Values {
-  const row = db.prepare(`SELECT ${cols.join(', ')} FROM ${table} WHERE id = ?`).get(id) as Values | undefined;
+  const row = db.prepare<unknown[], Values>(`SELECT ${cols.join(', ')} FROM ${table} WHERE id = ?`).get(id);
   if (!row) throw new AppError('not_found', `No ${table.replace('_', ' ')} with id ${id}`, { table, id });
   return row;
 }
@@ -114,8 +114,8 @@ function toRecord(row: EditRow): EditRecord {
 
 /** Reverts the newest edit of a film that is not undone yet. Call inside a transaction. */
 export function revertLastEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
-    .get(filmId) as EditRow | undefined;
+  const row = db.prepare<unknown[], EditRow>('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
+    .get(filmId);
   if (!row) return null;
   const rec = toRecord(row);
   for (const c of [...rec.changes].reverse()) applySide(db, c, 'before');
@@ -125,8 +125,8 @@ export function revertLastEdit(db: Database.Database, filmId: number): EditRecor
 
 /** Re-applies the oldest undone edit of a film. Call inside a transaction. */
 export function reapplyNextEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
-    .get(filmId) as EditRow | undefined;
+  const row = db.prepare<unknown[], EditRow>('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
+    .get(filmId);
   if (!row) return null;
   const rec = toRecord(row);
   for (const c of rec.changes) applySide(db, c, 'after');
@@ -136,7 +136,7 @@ export function reapplyNextEdit(db: Database.Database, filmId: number): EditReco
 
 /** Labels of the edit that undo and redo would apply next (for the UI's buttons and tooltips). */
 export function undoRedoLabels(db: Database.Database, filmId: number): { undo: string | null; redo: string | null } {
-  const label = (sql: string): string | null => (db.prepare(sql).get(filmId) as { label: string } | undefined)?.label ?? null;
+  const label = (sql: string): string | null => db.prepare<unknown[], { label: string }>(sql).get(filmId)?.label ?? null;
   return {
     undo: label('SELECT label FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1'),
     redo: label('SELECT label FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1'),

@@ -17,13 +17,13 @@ export function jobFromRow(r: JobRow): Job {
 
 /** Running and queued jobs first, then the most recent finished ones. */
 export function listJobs(db: Database.Database, limit = 200): Job[] {
-  return (db.prepare(`SELECT * FROM job ORDER BY
-      CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, id DESC LIMIT ?`).all(limit) as JobRow[])
+  return db.prepare<unknown[], JobRow>(`SELECT * FROM job ORDER BY
+      CASE status WHEN 'running' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, id DESC LIMIT ?`).all(limit)
     .map(jobFromRow);
 }
 
 export function getJob(db: Database.Database, id: number): Job | null {
-  const row = db.prepare('SELECT * FROM job WHERE id = ?').get(id) as JobRow | undefined;
+  const row = db.prepare<unknown[], JobRow>('SELECT * FROM job WHERE id = ?').get(id);
   return row ? jobFromRow(row) : null;
 }
 

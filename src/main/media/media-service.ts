@@ -34,8 +34,7 @@ interface FrameMediaRow {
 
 /** "asset/<sha256>": any stored image (style images, training previews), full size or as a thumbnail. */
 async function readAssetMedia(project: Project, variant: MediaVariant, sha256: string): Promise<MediaFile> {
-  const row = project.db.prepare('SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256) as
-    { rel_path: string; mime: string } | undefined;
+  const row = project.db.prepare<unknown[], { rel_path: string; mime: string }>('SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256);
   if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
   const source = join(project.assetsDir, row.rel_path);
   if (variant === 'full') return { bytes: readFileSync(source), mime: row.mime };
@@ -54,13 +53,13 @@ export async function readMedia(project: Project, variant: MediaVariant, key: st
   const m = /^frame\/(\d+)$/.exec(key.split('?')[0]);
   if (!m) throw new AppError('not_found', `Unknown media key ${JSON.stringify(key)}`, { key });
   const frameId = Number(m[1]);
-  const row = project.db.prepare(`SELECT fr.id, fr.position, fr.description, fr.scene,
+  const row = project.db.prepare<unknown[], FrameMediaRow>(`SELECT fr.id, fr.position, fr.description, fr.scene,
       s.position AS sub_position, c.position AS chapter_position, r.asset_sha256, a.rel_path, a.mime
     FROM ${FRAMES_WITH_OUTLINE}
     LEFT JOIN render r ON r.id = (SELECT id FROM render WHERE frame_id = fr.id AND is_keyframe = 1 AND status = 'done'
                                   ORDER BY id DESC LIMIT 1)
     LEFT JOIN asset a ON a.sha256 = r.asset_sha256
-    WHERE fr.id = ?`).get(frameId) as FrameMediaRow | undefined;
+    WHERE fr.id = ?`).get(frameId);
   if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
 
   const cacheDir = join(project.assetsDir, 'cache');

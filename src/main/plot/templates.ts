@@ -102,7 +102,7 @@ export function templateVersion(db: Database.Database, id: number): string | nul
 }
 
 export function getTemplate(db: Database.Database, id: number): StoredTemplate {
-  const row = db.prepare('SELECT * FROM plot_template WHERE id = ?').get(id) as TemplateRow | undefined;
+  const row = db.prepare<unknown[], TemplateRow>('SELECT * FROM plot_template WHERE id = ?').get(id);
   if (!row) throw new AppError('not_found', `No plot template with id ${id}`, { id });
   return fromRow(row);
 }
@@ -111,7 +111,7 @@ function builtinId(db: Database.Database, level: Level): number {
   const t = BUILTIN_TEMPLATES[level];
   db.prepare(`INSERT INTO plot_template (level, version, system_text, user_text, builtin) VALUES (?, ?, ?, ?, 1)
     ON CONFLICT (level, version) DO NOTHING`).run(level, BUILTIN_VERSION, t.system, t.user);
-  return (db.prepare('SELECT id FROM plot_template WHERE level = ? AND version = ?').get(level, BUILTIN_VERSION) as { id: number }).id;
+  return (db.prepare<unknown[], { id: number }>('SELECT id FROM plot_template WHERE level = ? AND version = ?').get(level, BUILTIN_VERSION)!).id;
 }
 
 /** The template the project currently uses for a level (the built-in one unless edited). */
@@ -127,7 +127,7 @@ export function activeTemplateIds(db: Database.Database): Record<Level, number> 
 /** Saves an edited template as the project's next version for that level and makes it active. */
 export function saveTemplate(db: Database.Database, level: Level, text: TemplateText): StoredTemplate {
   return db.transaction(() => {
-    const n = (db.prepare('SELECT count(*) AS n FROM plot_template WHERE level = ? AND builtin = 0').get(level) as { n: number }).n;
+    const n = (db.prepare<unknown[], { n: number }>('SELECT count(*) AS n FROM plot_template WHERE level = ? AND builtin = 0').get(level)!).n;
     const id = Number(db.prepare(`INSERT INTO plot_template (level, version, system_text, user_text) VALUES (?, ?, ?, ?)`)
       .run(level, `custom-${n + 1}`, text.system, text.user).lastInsertRowid);
     writeProjectSetting(db, `template.level${level}`, id);

@@ -40,11 +40,11 @@ function toSummary(r: FilmRow): FilmSummary {
 }
 
 export function listFilms(db: Database.Database): FilmSummary[] {
-  return (db.prepare(`${FILM_SELECT} ORDER BY f.id`).all() as FilmRow[]).map(toSummary);
+  return db.prepare<unknown[], FilmRow>(`${FILM_SELECT} ORDER BY f.id`).all().map(toSummary);
 }
 
 export function getFilm(db: Database.Database, filmId: number): Film {
-  const row = db.prepare(`${FILM_SELECT} WHERE f.id = ?`).get(filmId) as FilmRow | undefined;
+  const row = db.prepare<unknown[], FilmRow>(`${FILM_SELECT} WHERE f.id = ?`).get(filmId);
   if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
   return {
     ...toSummary(row),
@@ -56,19 +56,19 @@ export function getFilm(db: Database.Database, filmId: number): Film {
 }
 
 export function listCharacters(db: Database.Database, filmId: number): Character[] {
-  return db.prepare(`SELECT id, name, lookalike, role, color, position FROM character
-    WHERE film_id = ? ORDER BY position`).all(filmId) as Character[];
+  return db.prepare<unknown[], Character>(`SELECT id, name, lookalike, role, color, position FROM character
+    WHERE film_id = ? ORDER BY position`).all(filmId);
 }
 
 function listChapters(db: Database.Database, filmId: number): Chapter[] {
-  return db.prepare('SELECT id, position, title, scene, summary FROM chapter WHERE film_id = ? ORDER BY position')
-    .all(filmId) as Chapter[];
+  return db.prepare<unknown[], Chapter>('SELECT id, position, title, scene, summary FROM chapter WHERE film_id = ? ORDER BY position')
+    .all(filmId);
 }
 
 function listSubchapters(db: Database.Database, filmId: number): Subchapter[] {
-  return db.prepare(`SELECT s.id, s.chapter_id AS chapterId, s.position, s.title, s.scene, s.summary
+  return db.prepare<unknown[], Subchapter>(`SELECT s.id, s.chapter_id AS chapterId, s.position, s.title, s.scene, s.summary
     FROM ${SUBCHAPTERS_WITH_OUTLINE}
-    WHERE c.film_id = ? ORDER BY c.position, s.position`).all(filmId) as Subchapter[];
+    WHERE c.film_id = ? ORDER BY c.position, s.position`).all(filmId);
 }
 
 interface ReviewColumns { review_state: 'draft' | 'approved' | 'rejected'; review_note: string | null }
@@ -86,7 +86,7 @@ export function qaFromRow(r: QaRow): QaPair {
 }
 
 function listQa(db: Database.Database, filmId: number): QaPair[] {
-  return (db.prepare('SELECT * FROM qa_pair WHERE film_id = ? ORDER BY position').all(filmId) as QaRow[]).map(qaFromRow);
+  return db.prepare<unknown[], QaRow>('SELECT * FROM qa_pair WHERE film_id = ? ORDER BY position').all(filmId).map(qaFromRow);
 }
 
 interface FrameRow extends ReviewColumns {
@@ -112,15 +112,15 @@ const FRAME_COLUMNS = `fr.*, (SELECT r.asset_sha256 FROM render r
   WHERE r.frame_id = fr.id AND r.is_keyframe = 1 AND r.status = 'done' ORDER BY r.id DESC LIMIT 1) AS keyframe_sha`;
 
 export function getFrame(db: Database.Database, frameId: number): Frame {
-  const row = db.prepare(`SELECT ${FRAME_COLUMNS} FROM frame fr WHERE fr.id = ?`).get(frameId) as FrameRow | undefined;
+  const row = db.prepare<unknown[], FrameRow>(`SELECT ${FRAME_COLUMNS} FROM frame fr WHERE fr.id = ?`).get(frameId);
   if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
   return frameFromRow(row);
 }
 
 function listFrames(db: Database.Database, filmId: number): Frame[] {
-  return (db.prepare(`SELECT ${FRAME_COLUMNS}
+  return db.prepare<unknown[], FrameRow>(`SELECT ${FRAME_COLUMNS}
     FROM ${FRAMES_WITH_OUTLINE}
-    WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position`).all(filmId) as FrameRow[]).map(frameFromRow);
+    WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position`).all(filmId).map(frameFromRow);
 }
 
 interface DialogueRow extends ReviewColumns {
@@ -135,20 +135,20 @@ export function dialogueFromRow(r: DialogueRow): DialogueLine {
 }
 
 export function getDialogueLine(db: Database.Database, id: number): DialogueLine {
-  const row = db.prepare('SELECT * FROM dialogue_line WHERE id = ?').get(id) as DialogueRow | undefined;
+  const row = db.prepare<unknown[], DialogueRow>('SELECT * FROM dialogue_line WHERE id = ?').get(id);
   if (!row) throw new AppError('not_found', `No dialogue line with id ${id}`, { id });
   return dialogueFromRow(row);
 }
 
 export function getQaPair(db: Database.Database, id: number): QaPair {
-  const row = db.prepare('SELECT * FROM qa_pair WHERE id = ?').get(id) as QaRow | undefined;
+  const row = db.prepare<unknown[], QaRow>('SELECT * FROM qa_pair WHERE id = ?').get(id);
   if (!row) throw new AppError('not_found', `No QA pair with id ${id}`, { id });
   return qaFromRow(row);
 }
 
 function listDialogue(db: Database.Database, filmId: number): DialogueLine[] {
-  return (db.prepare(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
-    WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq`).all(filmId) as DialogueRow[])
+  return db.prepare<unknown[], DialogueRow>(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
+    WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq`).all(filmId)
     .map(dialogueFromRow);
 }
 
@@ -183,13 +183,13 @@ export function getStoryboardItems(db: Database.Database, filmId: number, ids: {
     return {
       // The film row too (not_found when deleted): edits change its updatedAt and counts.
       film: getFilm(db, filmId),
-      frames: ids.frames.length === 0 ? [] : (db.prepare(`SELECT ${FRAME_COLUMNS}
+      frames: ids.frames.length === 0 ? [] : db.prepare<unknown[], FrameRow>(`SELECT ${FRAME_COLUMNS}
         FROM ${FRAMES_WITH_OUTLINE}
-        WHERE c.film_id = ? AND fr.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.frames)) as FrameRow[]).map(frameFromRow),
-      dialogue: ids.dialogue.length === 0 ? [] : (db.prepare(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
-        WHERE c.film_id = ? AND d.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.dialogue)) as DialogueRow[]).map(dialogueFromRow),
-      qa: ids.qa.length === 0 ? [] : (db.prepare('SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
-        .all(filmId, list(ids.qa)) as QaRow[]).map(qaFromRow),
+        WHERE c.film_id = ? AND fr.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.frames)).map(frameFromRow),
+      dialogue: ids.dialogue.length === 0 ? [] : db.prepare<unknown[], DialogueRow>(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
+        WHERE c.film_id = ? AND d.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.dialogue)).map(dialogueFromRow),
+      qa: ids.qa.length === 0 ? [] : db.prepare<unknown[], QaRow>('SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
+        .all(filmId, list(ids.qa)).map(qaFromRow),
     };
   })();
 }

@@ -28,14 +28,13 @@ export const STYLE_GENERATE_JOB = 'style.generate';
 interface FilmStyleRow { id: number; style_keyword: string; style_description: string; locations_json: string }
 
 export function filmStyleInfo(project: Project, filmId: number): { keyword: string; description: string; locations: string[] } {
-  const film = project.db.prepare('SELECT id, style_keyword, style_description, locations_json FROM film WHERE id = ?').get(filmId) as
-    FilmStyleRow | undefined;
+  const film = project.db.prepare<unknown[], FilmStyleRow>('SELECT id, style_keyword, style_description, locations_json FROM film WHERE id = ?').get(filmId);
   if (!film) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
   return { keyword: film.style_keyword, description: film.style_description, locations: JSON.parse(film.locations_json) as string[] };
 }
 
 export function findStyleId(project: Project, filmId: number): number | null {
-  const row = project.db.prepare('SELECT id FROM style WHERE film_id = ? ORDER BY id LIMIT 1').get(filmId) as { id: number } | undefined;
+  const row = project.db.prepare<unknown[], { id: number }>('SELECT id FROM style WHERE film_id = ? ORDER BY id LIMIT 1').get(filmId);
   return row?.id ?? null;
 }
 
@@ -68,9 +67,9 @@ function imageFromRow(r: ImageRow): StyleImageInfo {
 }
 
 export function listStyleImageInfos(project: Project, styleId: number): StyleImageInfo[] {
-  return (project.db.prepare(`SELECT si.id, si.asset_sha256, si.source, si.position, si.included, a.width, a.height
+  return project.db.prepare<unknown[], ImageRow>(`SELECT si.id, si.asset_sha256, si.source, si.position, si.included, a.width, a.height
     FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256 WHERE si.style_id = ? ORDER BY si.position, si.id`)
-    .all(styleId) as ImageRow[]).map(imageFromRow);
+    .all(styleId).map(imageFromRow);
 }
 
 /** Adds one image (stored as an asset); an image already in this style is not added twice. */
@@ -78,10 +77,9 @@ export async function addStyleImage(project: Project, styleId: number, bytes: Bu
   Promise<{ added: boolean; id: number }> {
   const stored = await storeImage(project, bytes, mime);
   const db = project.db;
-  const existing = db.prepare('SELECT id FROM style_image WHERE style_id = ? AND asset_sha256 = ?').get(styleId, stored.sha256) as
-    { id: number } | undefined;
+  const existing = db.prepare<unknown[], { id: number }>('SELECT id FROM style_image WHERE style_id = ? AND asset_sha256 = ?').get(styleId, stored.sha256);
   if (existing) return { added: false, id: existing.id };
-  const next = (db.prepare('SELECT coalesce(max(position) + 1, 0) AS p FROM style_image WHERE style_id = ?').get(styleId) as { p: number }).p;
+  const next = (db.prepare<unknown[], { p: number }>('SELECT coalesce(max(position) + 1, 0) AS p FROM style_image WHERE style_id = ?').get(styleId)!).p;
   const id = Number(db.prepare('INSERT INTO style_image (style_id, asset_sha256, source, position) VALUES (?, ?, ?, ?)')
     .run(styleId, stored.sha256, source, next).lastInsertRowid);
   return { added: true, id };
@@ -100,8 +98,8 @@ export async function importStyleFolder(project: Project, filmId: number, folder
 }
 
 export function setStyleImageIncluded(project: Project, imageId: number, included: boolean): { image: StyleImageInfo; filmId: number } {
-  const row = project.db.prepare('SELECT si.style_id, s.film_id FROM style_image si JOIN style s ON s.id = si.style_id WHERE si.id = ?')
-    .get(imageId) as { style_id: number; film_id: number } | undefined;
+  const row = project.db.prepare<unknown[], { style_id: number; film_id: number }>('SELECT si.style_id, s.film_id FROM style_image si JOIN style s ON s.id = si.style_id WHERE si.id = ?')
+    .get(imageId);
   if (!row) throw new AppError('not_found', `No style image with id ${imageId}`, { imageId });
   project.db.prepare('UPDATE style_image SET included = ? WHERE id = ?').run(included ? 1 : 0, imageId);
   return { image: listStyleImageInfos(project, row.style_id).find((i) => i.id === imageId)!, filmId: row.film_id };
@@ -114,8 +112,8 @@ export function rememberLearnSettings(project: Project, styleId: number, setting
 
 /** Absolute file paths of the images training should use. */
 export function includedImagePaths(project: Project, styleId: number): string[] {
-  return (project.db.prepare(`SELECT a.rel_path FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256
-    WHERE si.style_id = ? AND si.included = 1 ORDER BY si.position, si.id`).all(styleId) as { rel_path: string }[])
+  return project.db.prepare<unknown[], { rel_path: string }>(`SELECT a.rel_path FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256
+    WHERE si.style_id = ? AND si.included = 1 ORDER BY si.position, si.id`).all(styleId)
     .map((r) => join(project.assetsDir, r.rel_path));
 }
 
@@ -129,7 +127,7 @@ function embeddingFromRow(project: Project, r: EmbeddingRow): EmbeddingInfo {
 }
 
 export function listEmbeddings(project: Project, styleId: number): EmbeddingInfo[] {
-  return (project.db.prepare('SELECT * FROM embedding WHERE style_id = ? ORDER BY id').all(styleId) as EmbeddingRow[])
+  return project.db.prepare<unknown[], EmbeddingRow>('SELECT * FROM embedding WHERE style_id = ? ORDER BY id').all(styleId)
     .map((r) => embeddingFromRow(project, r));
 }
 
@@ -140,7 +138,7 @@ export function saveEmbedding(project: Project, styleId: number, name: string, e
   const relPath = relative(project.assetsDir, file).split('\\').join('/');
   const id = Number(project.db.prepare('INSERT INTO embedding (style_id, rel_path, family, steps, loss) VALUES (?, ?, ?, ?, ?)')
     .run(styleId, relPath, embedding.family ?? 'unknown', embedding.steps ?? 0, embedding.loss ?? null).lastInsertRowid);
-  return embeddingFromRow(project, project.db.prepare('SELECT * FROM embedding WHERE id = ?').get(id) as EmbeddingRow);
+  return embeddingFromRow(project, project.db.prepare<unknown[], EmbeddingRow>('SELECT * FROM embedding WHERE id = ?').get(id)!);
 }
 
 /** Imports an embedding file (ours, diffusers, SDXL clip_l/clip_g, release .pt), bound to the film's keyword. */
@@ -151,7 +149,7 @@ export function importEmbeddingFile(project: Project, filmId: number, file: stri
   const { embedding } = readEmbeddingFile(file, { keyword });
   // The film's keyword is the word its prompts use, whatever the file recorded.
   const bound: StyleEmbedding = { ...embedding, keyword };
-  const n = (project.db.prepare('SELECT count(*) AS n FROM embedding WHERE style_id = ?').get(styleId) as { n: number }).n;
+  const n = (project.db.prepare<unknown[], { n: number }>('SELECT count(*) AS n FROM embedding WHERE style_id = ?').get(styleId)!).n;
   return saveEmbedding(project, styleId, `imported-${n + 1}-${Date.now()}`, bound);
 }
 
@@ -185,7 +183,7 @@ export interface StyleJobState {
 export function styleJobInfo(project: Project, jobId: number): StyleJobInfo | null {
   const job = getJob(project.db, jobId);
   if (!job) return null;
-  const row = project.db.prepare('SELECT checkpoint_json FROM job WHERE id = ?').get(jobId) as { checkpoint_json: string | null };
+  const row = project.db.prepare<unknown[], { checkpoint_json: string | null }>('SELECT checkpoint_json FROM job WHERE id = ?').get(jobId)!;
   const state = (row.checkpoint_json ? JSON.parse(row.checkpoint_json) : {}) as Partial<StyleJobState>;
   return {
     job,
@@ -200,10 +198,10 @@ export function getStyleState(project: Project, filmId: number): StyleState {
   const info = filmStyleInfo(project, filmId);
   const styleId = findStyleId(project, filmId);
   const settingsRow = styleId === null ? undefined :
-    project.db.prepare('SELECT settings_json FROM style WHERE id = ?').get(styleId) as { settings_json: string } | undefined;
+    project.db.prepare<unknown[], { settings_json: string }>('SELECT settings_json FROM style WHERE id = ?').get(styleId);
   const embeddings = styleId === null ? [] : listEmbeddings(project, styleId);
-  const latest = project.db.prepare('SELECT id FROM job WHERE film_id = ? AND kind = ? ORDER BY id DESC LIMIT 1')
-    .get(filmId, STYLE_LEARN_JOB) as { id: number } | undefined;
+  const latest = project.db.prepare<unknown[], { id: number }>('SELECT id FROM job WHERE film_id = ? AND kind = ? ORDER BY id DESC LIMIT 1')
+    .get(filmId, STYLE_LEARN_JOB);
   return {
     filmId,
     styleId,
