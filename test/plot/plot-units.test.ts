@@ -106,22 +106,32 @@ describe('level-1 validation and repair', () => {
   });
   it('prepares raw JSON: whitespace, lists longer than asked, enum spellings, keyword in braces, afterFrame out of range', () => {
     const good = validAnswer('film', b3) as any;
-    const raw = { ...good, title: ' The  Title\n', styleKeyword: '{Dramatic}', chapters: [...good.chapters, good.chapters[0]],
+    const raw = { ...good, title: ' The  Title\n', styleKeyword: '{Dramatic}', chapters: [...good.chapters.slice(0, 2), { ...good.chapters[2], scene: 'forest' }, good.chapters[0]],
       characters: good.characters.map((c: any, i: number) => (i === 0 ? { ...c, role: 'Main', gender: 'female' } : c)) };
     const { value, warnings } = prepareAnswer(1, raw, b3) as { value: any; warnings: string[] };
     expect(value).toMatchObject({ title: 'The Title', styleKeyword: 'Dramatic', characters: [{ role: 'main', gender: 'woman' }, {}, {}] });
     expect(value.chapters).toHaveLength(3);
+    expect(value.chapters[2].scene).toEqual(['forest']);
+    expect(level1Schema(b3).safeParse(value).success).toBe(true);
     expect(warnings).toEqual([
       'chapters: 4 given, 3 asked; kept the first 3',
+      'chapters.2.scene: a single text where a list was asked; read as a list of one',
       'characters.0.gender: "female" read as "woman"',
       'styleKeyword: "{Dramatic}" read as "Dramatic"',
       'trimmed extra whitespace in 1 field(s)',
     ]);
     const l3 = validAnswer('c0.s0', SMALL) as any;
     l3.dialogue[0].afterFrame = 9;
+    l3.dialogue[1].afterFrame = '2';
+    l3.frames[1].who = 'Lila';
     const p3 = prepareAnswer(3, l3, SMALL) as { value: any; warnings: string[] };
-    expect(p3.value.dialogue[0].afterFrame).toBe(SMALL.frames);
-    expect(p3.warnings).toEqual([`dialogue.0.afterFrame: 9 is not a frame 1–${SMALL.frames}; placed after frame ${SMALL.frames}`]);
+    expect(p3.value.dialogue.map((d: any) => d.afterFrame)).toEqual([SMALL.frames, 2]);
+    expect(p3.value.frames[1].who).toEqual(['Lila']);
+    expect(p3.warnings).toEqual([
+      'frames.1.who: a single text where a list was asked; read as a list of one',
+      `dialogue.0.afterFrame: 9 is not a frame 1–${SMALL.frames}; placed after frame ${SMALL.frames}`,
+    ]);
+    expect(level3Schema(SMALL).safeParse(p3.value).success).toBe(true);
   });
   it('checks the keyword is a single CLIP token with the real tokenizer', () => {
     const tok = ClipTokenizer.fromDir(join(tinySd15Dir, 'pipeline/tokenizer'));

@@ -7,7 +7,8 @@ import type { Level } from './templates';
  * on the plot node; only what makes the film unusable is left to fail validation (and so to a re-ask).
  * Two steps around the structural zod schema (schemas.ts):
  * - `prepareAnswer` works on the parsed JSON before validation: trims and collapses whitespace,
- *   keeps the first N items of a list longer than asked, normalises enum spellings, clamps indices;
+ *   keeps the first N items of a list longer than asked, reads a lone text as a one-item list,
+ *   normalises enum spellings, clamps indices;
  * - `reviewLevelN` works on the validated answer: the rules the prompt states but JSON Schema cannot
  *   (keyword in braces, ((emphasis)), short locations, scenes drawn from the locations, question kinds).
  */
@@ -40,6 +41,13 @@ function truncate(obj: Json, key: string, max: number, path: string, warnings: s
   }
 }
 
+/** A single string where a list is asked for ("scene": "tavern") is that one-item list. */
+function listOfOne(obj: Json, key: string, path: string, warnings: string[]): void {
+  if (!isObject(obj) || typeof obj[key] !== 'string') return;
+  warnings.push(`${path}: a single text where a list was asked; read as a list of one`);
+  obj[key] = [obj[key]];
+}
+
 const ENUMS: Record<string, Record<string, string>> = {
   role: { main: 'main', lead: 'main', protagonist: 'main', supporting: 'supporting', support: 'supporting', secondary: 'supporting' },
   gender: { man: 'man', male: 'man', boy: 'man', woman: 'woman', female: 'woman', girl: 'woman' },
@@ -64,7 +72,12 @@ export function prepareAnswer(level: Level, raw: Json, b: Breadth): Prepared {
   if (level === 1) {
     truncate(value, 'chapters', b.chapters, 'chapters', warnings);
     truncate(value, 'characters', 3, 'characters', warnings);
-    if (Array.isArray(value.chapters)) value.chapters.forEach((c, i) => truncate(c, 'scene', 3, `chapters.${i}.scene`, warnings));
+    if (Array.isArray(value.chapters)) {
+      value.chapters.forEach((c, i) => {
+        listOfOne(c, 'scene', `chapters.${i}.scene`, warnings);
+        truncate(c, 'scene', 3, `chapters.${i}.scene`, warnings);
+      });
+    }
     if (Array.isArray(value.characters)) {
       value.characters.forEach((c, i) => {
         normaliseEnum(c, 'role', `characters.${i}.role`, warnings);
@@ -85,6 +98,7 @@ export function prepareAnswer(level: Level, raw: Json, b: Breadth): Prepared {
     truncate(value, 'frames', b.frames, 'frames', warnings);
     truncate(value, 'dialogue', b.dialogueLines, 'dialogue', warnings);
     truncate(value, 'qa', b.qaPairs, 'qa', warnings);
+    if (Array.isArray(value.frames)) value.frames.forEach((f, i) => listOfOne(f, 'who', `frames.${i}.who`, warnings));
     if (Array.isArray(value.dialogue)) {
       value.dialogue.forEach((d, i) => {
         if (!isObject(d)) return;
