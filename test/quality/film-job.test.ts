@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectWithSample } from '../../src/main/app/context';
 import { main } from '../../src/main/cli/main';
@@ -14,38 +13,17 @@ import type { Project } from '../../src/main/project/project';
 import { filmQuality } from '../../src/main/quality/film-quality';
 import { QUALITY_JOB, qualityJobKind, type QualityWork } from '../../src/main/quality/quality-job';
 import { getQualityScore, qualityFrames } from '../../src/main/quality/repo';
-import { storeImage } from '../../src/main/render/image-store';
 import { captureStdout } from '../support/capture-stdout';
-import { QUALITY, STYLE_IMAGES } from './fixture';
+import { QUALITY } from './fixture';
+import { keyframeFilm, noise, setKeyframe as setKeyframeOf } from './film-fixture';
 
-/**
- * The sample film with the release style images as keyframes (frame i shows image i of the folder, so
- * neighbours are mostly views of one location), and a few frames made different on purpose: noise images.
- */
+/** The quality.score job, `quality film` and the export options on the sample film with two noise keyframes (film-fixture.ts). */
 
 let dir: string;
 let project: Project;
 let filmId: number;
 let planted: number[];
-const styleFiles = readdirSync(STYLE_IMAGES).filter((f) => f.endsWith('.jpg')).sort();
-
-async function setKeyframe(frameId: number, bytes: Buffer, mime: string): Promise<string> {
-  const img = await storeImage(project, bytes, mime);
-  project.db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ?').run(frameId);
-  project.db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, is_keyframe) VALUES (?, 0, 'done', ?, 0, 'test', 1)`)
-    .run(frameId, img.sha256);
-  return img.sha256;
-}
-
-function noise(seed: number): Promise<Buffer> {
-  const px = Buffer.alloc(96 * 96 * 3);
-  let s = seed >>> 0;
-  for (let i = 0; i < px.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    px[i] = s >>> 24;
-  }
-  return sharp(px, { raw: { width: 96, height: 96, channels: 3 } }).png().toBuffer();
-}
+const setKeyframe = (frameId: number, bytes: Buffer, mime: string) => setKeyframeOf(project, frameId, bytes, mime);
 
 async function runJob(): Promise<QualityWork> {
   const runner = new JobRunner(project, new EventBus(), [qualityJobKind], 50);
@@ -62,12 +40,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'df-quality-film-'));
   project = createProjectWithSample(join(dir, 'project'), true);
   filmId = (project.db.prepare('SELECT id FROM film').get() as { id: number }).id;
-  const frames = qualityFrames(project.db, filmId);
-  for (const [i, f] of frames.entries()) await setKeyframe(f.frameId, readFileSync(join(STYLE_IMAGES, styleFiles[i % styleFiles.length])), 'image/jpeg');
-  // Noise in the middle of subchapters (two neighbours each), so a jump on both sides can be seen.
-  const middles = frames.filter((f, i) => i > 0 && i + 1 < frames.length && frames[i - 1].subchapterId === f.subchapterId && frames[i + 1].subchapterId === f.subchapterId);
-  planted = [middles[0].frameId, middles[Math.floor(middles.length / 2)].frameId];
-  for (const [k, id] of planted.entries()) await setKeyframe(id, await noise(k + 1), 'image/png');
+  planted = await keyframeFilm(project, filmId);
 });
 afterAll(() => {
   project.close();
