@@ -1,11 +1,11 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   cleanStalePartials, importIntoLibrary, libraryModelAt, listLibrary, MANIFEST_FILE, modelsDir, removeFromLibrary,
   setModelsDir, type Importer,
 } from '../../src/main/models/library';
-import { hashSource } from '../../src/main/models/source-hash';
+import { sha256File } from '../../src/main/models/source/hash';
 import { tinySd15Dir } from '../support/paths';
 import { useTempDir } from '../support/tmp';
 
@@ -21,13 +21,17 @@ function copyingImporter(calls: string[], failAfterCopy = false): Importer {
     calls.push(input);
     cpSync(join(tinySd15Dir, 'pipeline'), outDir, { recursive: true });
     if (failAfterCopy) throw new Error('converter failed half-way');
-    return { family: 'sd1', prediction: 'epsilon', nativeWidth: 64, nativeHeight: 64, dtype: opts.fp16 ? 'float16' : 'float32' };
+    return { family: 'sd1', prediction: 'epsilon', nativeWidth: 64, nativeHeight: 64, dtype: opts.fp16 ? 'float16' : 'float32', sizeOnDisk: 16_700_000 };
   };
 }
 
-function sourceFile(dir: string, name = 'my-model.safetensors', bytes = 'not really weights'): string {
+const checkpoints = join(tinySd15Dir, 'checkpoints');
+const config = join(checkpoints, 'config');
+
+/** A copy of the fixture's single-file checkpoint under another name (the library identifies sources by their bytes). */
+function sourceFile(dir: string, name = 'my-model.safetensors'): string {
   const path = join(dir, name);
-  writeFileSync(path, bytes);
+  copyFileSync(join(checkpoints, 'tiny-sd15.safetensors'), path);
   return path;
 }
 
@@ -46,7 +50,8 @@ describe('where the library lives', () => {
     const dir = tmp();
     const env = { DREAMFRAME_CONFIG_DIR: join(dir, 'config') };
     expect(() => setModelsDir('models', env)).toThrow(/absolute path, got "models"/);
-    const file = sourceFile(dir, 'a-file');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
     expect(() => setModelsDir(file, env)).toThrow(`${file} exists and is not a folder`);
   });
 
@@ -64,35 +69,48 @@ describe('importing into the library', () => {
     const lib = join(dir, 'lib');
     const calls: string[] = [];
     const source = sourceFile(dir);
-    const first = await importIntoLibrary(lib, { source, fp16: false }, copyingImporter(calls));
+    const first = await importIntoLibrary(lib, { source, fp16: false, config }, copyingImporter(calls));
     expect(first.reused).toBe(false);
     expect(first.model).toMatchObject({
       id: 'my-model', name: 'my-model.safetensors', family: 'sd1', prediction: 'epsilon', nativeWidth: 64, nativeHeight: 64,
-      dtype: 'float32', source, sourceHash: await hashSource(source), dir: join(lib, 'my-model'),
+      dtype: 'float32', source, sourceHash: await sha256File(source), dir: join(lib, 'my-model'),
+      importOptions: { fp16: false, family: null, prediction: null, config },
     });
-    expect(first.model.sizeOnDisk).toBeGreaterThan(16_000_000);
     expect(existsSync(join(lib, 'my-model', 'unet', 'model.onnx'))).toBe(true);
     expect(listLibrary(lib).models.map((m) => m.id)).toEqual(['my-model']);
 
     // A copy of the same file elsewhere is the same model; the converter is not run again.
     const copy = sourceFile(tmp(), 'renamed.safetensors');
-    const again = await importIntoLibrary(lib, { source: copy, fp16: false }, copyingImporter(calls));
+    const again = await importIntoLibrary(lib, { source: copy, fp16: false, config }, copyingImporter(calls));
     expect(again).toMatchObject({ reused: true, model: { id: 'my-model' } });
     expect(calls).toEqual([source]);
 
-    // float16 is a different model of the same source.
-    const half = await importIntoLibrary(lib, { source, fp16: true }, copyingImporter(calls));
+    // float16, or another prediction type, makes a different model of the same bytes.
+    const half = await importIntoLibrary(lib, { source, fp16: true, config }, copyingImporter(calls));
     expect(half.model).toMatchObject({ id: 'my-model-2', dtype: 'float16' });
-    expect(calls).toHaveLength(2);
+    const v = await importIntoLibrary(lib, { source, fp16: false, config, prediction: 'v' }, copyingImporter(calls));
+    expect(v).toMatchObject({ reused: false, model: { id: 'my-model-3' } });
+    expect(calls).toHaveLength(3);
   });
 
   it('leaves nothing in the library when the conversion fails half-way', async () => {
     const dir = tmp();
     const lib = join(dir, 'lib');
-    await expect(importIntoLibrary(lib, { source: sourceFile(dir), fp16: false }, copyingImporter([], true)))
+    await expect(importIntoLibrary(lib, { source: sourceFile(dir), fp16: false, config }, copyingImporter([], true)))
       .rejects.toThrow('converter failed half-way');
-    expect(readdirSync(lib).filter((n) => n !== '.source-hashes.json')).toEqual([]);
+    expect(readdirSync(lib)).toEqual([]);
     expect(listLibrary(lib).models).toEqual([]);
+  });
+
+  it('refuses a file that is no checkpoint before converting anything', async () => {
+    const dir = tmp();
+    const lib = join(dir, 'lib');
+    const junk = join(dir, 'notes.safetensors');
+    writeFileSync(junk, 'not really weights');
+    const calls: string[] = [];
+    await expect(importIntoLibrary(lib, { source: junk, fp16: false }, copyingImporter(calls))).rejects.toThrow(junk);
+    expect(calls).toEqual([]);
+    expect(existsSync(lib)).toBe(false);
   });
 
   it('refuses a source that does not exist, naming it', async () => {
@@ -104,7 +122,7 @@ describe('importing into the library', () => {
   it('removes a model whole, and finds models by the folder render settings store', async () => {
     const dir = tmp();
     const lib = join(dir, 'lib');
-    const { model } = await importIntoLibrary(lib, { source: sourceFile(dir), fp16: false }, copyingImporter([]));
+    const { model } = await importIntoLibrary(lib, { source: sourceFile(dir), fp16: false, config }, copyingImporter([]));
     expect(libraryModelAt(lib, join(lib, 'my-model', '.'))?.id).toBe('my-model');
     expect(libraryModelAt(lib, join(tinySd15Dir, 'pipeline'))).toBeNull();
     expect(removeFromLibrary(lib, model.id)).toBe(true);
@@ -132,29 +150,5 @@ describe('importing into the library', () => {
     mkdirSync(join(lib, '.removing-old-1234'));
     cleanStalePartials(lib);
     expect(readdirSync(lib)).toEqual([`.partial-${process.pid}-mine`]);
-  });
-});
-
-describe('source hashes', () => {
-  it('hashes a folder by relative paths and contents, and re-hashes a file that changed', async () => {
-    const dir = tmp();
-    const a = join(dir, 'a');
-    mkdirSync(join(a, 'unet'), { recursive: true });
-    writeFileSync(join(a, 'model_index.json'), '{}');
-    writeFileSync(join(a, 'unet', 'w.safetensors'), 'xyz');
-    const b = join(dir, 'b');
-    cpSync(a, b, { recursive: true });
-    const cache = join(dir, 'cache.json');
-    const ha = await hashSource(a, { cacheFile: cache });
-    expect(await hashSource(b, { cacheFile: cache })).toBe(ha);
-    expect(Object.keys(JSON.parse(readFileSync(cache, 'utf8')))).toHaveLength(2);
-
-    writeFileSync(join(b, 'unet', 'w.safetensors'), 'xyw');
-    utimesSync(join(b, 'unet', 'w.safetensors'), new Date(), new Date(Date.now() + 5000));
-    expect(await hashSource(b, { cacheFile: cache })).not.toBe(ha);
-
-    const progress: number[] = [];
-    await hashSource(a, { onProgress: (done) => progress.push(done) });
-    expect(progress.at(-1)).toBe(5);
   });
 });

@@ -26,7 +26,7 @@ export function modelImportJobKind(importer: Importer): JobKind<ModelImportJobPa
       const { libraryDir, ...params } = ctx.params;
       const { model, reused } = await importIntoLibrary(libraryDir, params, importer, {
         signal: ctx.signal,
-        onHashProgress: (done, total) => ctx.progress(total > 0 ? HASH_SHARE * (done / total) : 0, 'Hashing the source'),
+        onHashing: () => ctx.progress(0, 'Checking and hashing the source'),
         onProgress: (p) => ctx.progress(
           HASH_SHARE + (1 - HASH_SHARE) * (p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 0),
           `${p.stage}: ${p.tensorsDone}/${p.tensorsTotal} tensors`,

@@ -6,7 +6,7 @@ import { LibraryModel, type ModelImportParams } from '../../shared/api/methods-m
 import { AppError } from '../../shared/errors';
 import { configDir, dataDir } from '../util/app-dirs';
 import { writeFileAtomic } from '../util/atomic-write';
-import { folderSize, hashSource } from './source-hash';
+import { openModelSource } from './source/index';
 
 /**
  * The model library: a per-user folder (never inside a project) whose sub-folders are imported ONNX model
@@ -19,7 +19,6 @@ import { folderSize, hashSource } from './source-hash';
 
 export const MANIFEST_FILE = 'dreamframe-model.json';
 const SETTINGS_FILE = 'model-library.json';
-const HASH_CACHE_FILE = '.source-hashes.json';
 
 const LibrarySettings = z.object({ dir: z.string().min(1) }).strict();
 
@@ -124,6 +123,7 @@ export interface ImportedModel {
   nativeWidth: number;
   nativeHeight: number;
   dtype: LibraryModel['dtype'];
+  sizeOnDisk: number;
 }
 
 export interface ImportProgress { bytesDone: number; bytesTotal: number; tensorsDone: number; tensorsTotal: number; stage: string }
@@ -132,13 +132,43 @@ export interface ImportProgress { bytesDone: number; bytesTotal: number; tensors
 export type Importer = (input: string, outDir: string, opts: Omit<ModelImportParams, 'source'> & {
   signal?: AbortSignal;
   onProgress?: (p: ImportProgress) => void;
+  /** The source's hash, already computed by the library: the importer need not read the source for it again. */
+  sourceHash?: string;
 }) => Promise<ImportedModel>;
 
 export interface LibraryImportOptions {
   signal?: AbortSignal;
-  /** Called while the source is hashed (bytes), before the import's own progress. */
-  onHashProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Called once before the source is read for its hash (seconds for a multi-GB checkpoint). */
+  onHashing?: () => void;
   onProgress?: (p: ImportProgress) => void;
+}
+
+/** The options that change what an import of the same bytes produces (the VAE file is part of the source hash). */
+function buildOptions(params: ModelImportParams): LibraryModel['importOptions'] {
+  return {
+    fp16: params.fp16,
+    family: params.family ?? null,
+    prediction: params.prediction ?? null,
+    config: params.config ? resolve(params.config) : null,
+  };
+}
+
+const sameOptions = (a: LibraryModel['importOptions'], b: LibraryModel['importOptions']) =>
+  a.fp16 === b.fp16 && a.family === b.family && a.prediction === b.prediction && a.config === b.config;
+
+/**
+ * The source's identity, as models/source defines it (the file's sha256, or a manifest of its files' sha256s,
+ * the --vae file included). Opening also validates the source, so a file that is no model fails here, early.
+ */
+async function identify(source: string, params: ModelImportParams): Promise<string> {
+  const opened = await openModelSource(source, {
+    config: params.config, family: params.family, prediction: params.prediction, vae: params.vae,
+  });
+  try {
+    return opened.sourceHash;
+  } finally {
+    await opened.close();
+  }
 }
 
 function slug(name: string): string {
@@ -162,9 +192,11 @@ export async function importIntoLibrary(
 ): Promise<{ model: LibraryModel; reused: boolean }> {
   const source = resolve(params.source);
   if (!existsSync(source)) throw new AppError('models.source_missing', `${source} does not exist`, { source });
-  const sourceHash = await hashSource(source, { cacheFile: join(dir, HASH_CACHE_FILE), signal: opts.signal, onProgress: opts.onHashProgress });
-  const dtype = params.fp16 ? 'float16' : 'float32';
-  const existing = listLibrary(dir).models.find((m) => m.sourceHash === sourceHash && m.dtype === dtype);
+  opts.onHashing?.();
+  const sourceHash = await identify(source, params);
+  if (opts.signal?.aborted) throw new AppError('models.cancelled', `the import of ${source} was cancelled`, { source });
+  const importOptions = buildOptions(params);
+  const existing = listLibrary(dir).models.find((m) => m.sourceHash === sourceHash && sameOptions(m.importOptions, importOptions));
   if (existing) return { model: existing, reused: true };
 
   mkdirSync(dir, { recursive: true });
@@ -174,7 +206,7 @@ export async function importIntoLibrary(
   try {
     const staged = join(partial, 'model');
     const { source: _source, ...importOpts } = params;
-    const info = await importer(source, staged, { ...importOpts, signal: opts.signal, onProgress: opts.onProgress });
+    const info = await importer(source, staged, { ...importOpts, signal: opts.signal, onProgress: opts.onProgress, sourceHash });
     const name = basename(source);
     const manifest: Omit<LibraryModel, 'id' | 'dir'> = {
       name,
@@ -183,9 +215,10 @@ export async function importIntoLibrary(
       nativeWidth: info.nativeWidth,
       nativeHeight: info.nativeHeight,
       dtype: info.dtype,
-      sizeOnDisk: folderSize(staged),
+      sizeOnDisk: info.sizeOnDisk,
       sourceHash,
       source,
+      importOptions,
       importedAt: new Date().toISOString(),
     };
     writeFileAtomic(join(staged, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -23,9 +23,16 @@ export const LibraryModel = z.object({
   nativeHeight: z.number().int(),
   dtype: z.enum(['float32', 'float16']),
   sizeOnDisk: z.number().int(),
-  /** SHA-256 of the source file(s) it was imported from: importing the same source again reuses this model. */
+  /** SHA-256 of the source (models/source: the file's own sha256, or a manifest of its files', --vae included). */
   sourceHash: z.string(),
   source: z.string(),
+  /** The options it was imported with that change the result (a later import reuses it only when they match). */
+  importOptions: z.object({
+    fp16: z.boolean(),
+    family: ModelFamily.nullable(),
+    prediction: z.enum(['epsilon', 'v']).nullable(),
+    config: z.string().nullable(),
+  }),
   importedAt: z.string(),
 });
 export type LibraryModel = z.infer<typeof LibraryModel>;

@@ -122,7 +122,7 @@ async function importToLibraryCli(input: string, opts: ImportCliOptions, signal:
   });
   const { model, reused } = await importIntoLibrary(dir, params, importModel, {
     signal,
-    onHashProgress: (done, total) => progressLine(`hashing the source… ${mb(done)}/${mb(total)}`),
+    onHashing: () => progressLine('checking the source and computing its sha256…'),
     onProgress: report,
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

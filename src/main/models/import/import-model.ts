@@ -17,7 +17,9 @@ export async function importModel(input: string, outDir: string, opts: ImportOpt
     family: opts.family,
     prediction: opts.prediction === 'v_prediction' ? 'v' : opts.prediction,
     vae: opts.vae,
+    skipHash: opts.sourceHash !== undefined,
   });
+  if (opts.sourceHash !== undefined) source.sourceHash = opts.sourceHash;
   try {
     return await writeImportedFolder(source, out, { dtype: opts.fp16 ? 'float16' : 'float32', signal: opts.signal, onProgress: opts.onProgress });
   } finally {

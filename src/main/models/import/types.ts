@@ -55,6 +55,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** Called after each tensor (and at each stage); a returned promise is awaited before the next tensor. */
   onProgress?: (p: ImportProgress) => void | Promise<void>;
+  /** The source's hash when the caller already computed it (the model library): the source is then not read for it again. */
+  sourceHash?: string;
 }
 
 export interface ImportedModelInfo {
