@@ -9,7 +9,7 @@ import { PLOT_JOB, plotJobKind } from '../../plot/plot-job';
 import { plotReports, resumeAllPlots, startFilms } from '../../plot/plot-service';
 import type { ProviderOverrides } from '../../plot/settings';
 import { openProject } from '../../project/project';
-import { printResult, progressLine } from '../output';
+import { printNotice, printResult, progressLine } from '../output';
 
 /**
  * `dreamframe plot --project <dir> --theme "…"` (or `--themes file.txt`, one theme a line): generates
@@ -120,7 +120,7 @@ export function register(program: Command): void {
           jobIds = [job.id];
         }
         const notice = waitingNotice(runner, project.dir, jobIds, `continue with  dreamframe plot --project ${opts.project} --resume`);
-        if (notice) process.stderr.write(`${notice}\n`);
+        if (notice) printNotice(notice);
         await waitForJobs(project.db, jobIds, { signal: waiting.signal });
         if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
         const films = plotReports(project.db, jobIds);

@@ -6,7 +6,7 @@ import { DiffusionPipeline } from '../../diffusion/pipeline/stable-diffusion';
 import { parseProvider } from '../../diffusion/runtime/providers';
 import { SCHEDULER_NAMES, type SchedulerName } from '../../diffusion/schedulers/index';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { printResult, progressLine } from '../output';
+import { printNotice, printResult, progressLine } from '../output';
 
 interface RenderOptions {
   model: string;
@@ -98,7 +98,7 @@ export function register(program: Command): void {
       const fit = { cfg: (guidance ?? 7.5) > 1, provider: opts.provider ?? 'cpu', maxMemoryGiB };
       const size = checkGenerationFits(opts.model, { width, height, ...fit });
       if (opts.refiner) checkGenerationFits(opts.refiner, { width: size.width, height: size.height, ...fit });
-      const warn = (w: string) => process.stderr.write(`warning: ${w}\n`);
+      const warn = (w: string) => printNotice(`warning: ${w}`);
 
       const pipeline = await DiffusionPipeline.load(opts.model, { provider, onWarning: warn });
       const refiner = opts.refiner ? await DiffusionPipeline.load(opts.refiner, { provider, onWarning: warn }) : undefined;

@@ -6,7 +6,7 @@ import { parseRedisUrl } from '../../farm/connection';
 import { defaultModelsDir } from '../../farm/model-index';
 import { RenderWorker } from '../../farm/worker';
 import { configDir } from '../../plot/settings';
-import { printResult } from '../output';
+import { printNotice, printResult } from '../output';
 
 /**
  * `dreamframe worker --redis <url>`: one render-farm worker (one per GPU, on any machine). Renders the tasks
@@ -41,7 +41,7 @@ export function register(program: Command): void {
       const modelsDir = opts.models ? resolve(opts.models) : defaultModelsDir();
       const log = (line: string) => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'log', message: line })}\n`);
-        else process.stderr.write(`${line}\n`);
+        else printNotice(line);
       };
       const worker = new RenderWorker({
         redis: opts.redis, name: opts.name, provider: opts.provider, device: opts.device ?? null, modelsDir,
