@@ -33,14 +33,24 @@ export function resolveRenderSize(settings: Pick<RenderSettings, 'model' | 'widt
 
 /**
  * Resolves the size against the model and refuses (diffusion.too_large) one whose largest tensor exceeds the
- * memory of the provider render jobs use (the CPU); the refiner, when set, is checked at the same size.
+ * memory of the provider render jobs use (the CPU); the refiner, when set, is checked at the same size. A model
+ * folder that does not exist is left to the model loader, which refuses it when the job loads it (the size then
+ * stays as set, unset meaning the model's own).
  */
-export function checkRenderFits(settings: RenderSettings, options: FitOptions = {}): { width: number; height: number } {
+export function checkRenderFits(settings: RenderSettings, options: FitOptions = {}): { width: number | null; height: number | null } {
   if (!settings.model) {
     throw new AppError('render.no_model', 'No render model is set: choose a model folder in the film\'s render settings (or pass --model)');
   }
   const cfg = settings.guidance > 1;
-  const size = checkGenerationFits(settings.model, { width: settings.width, height: settings.height, cfg, ...options });
-  if (settings.refiner) checkGenerationFits(settings.refiner, { width: size.width, height: size.height, cfg, ...options });
+  const check = (dir: string, width: number | null, height: number | null) => {
+    try {
+      return checkGenerationFits(dir, { width, height, cfg, ...options });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'diffusion.model_incomplete') return { width, height };
+      throw err;
+    }
+  };
+  const size = check(settings.model, settings.width, settings.height);
+  if (settings.refiner) check(settings.refiner, size.width, size.height);
   return { width: size.width, height: size.height };
 }
