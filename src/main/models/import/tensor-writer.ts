@@ -55,12 +55,22 @@ export function checkShape(component: string, p: PlannedTensor, src: ImportSourc
   }
 }
 
-/** [rows, cols] row-major → [cols, rows]. */
-function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+/**
+ * [rows, cols] row-major → [cols, rows], in 32×32 tiles so both the reads and the writes stay within a few cache
+ * lines (the naive loop strides a whole row per write; on SD 1.5 it took 8 of the import's 70 s).
+ */
+export function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = values[base + c];
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(r0 + T, rows);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(c0 + T, cols);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = values[base + c];
+      }
+    }
   }
   return out;
 }
