@@ -6,6 +6,7 @@ import type { EventBus } from '../app/event-bus';
 import type { Project } from '../project/project';
 import { getJob, jobFromRow, type JobRow } from './job-store';
 import { RunnerLease, type LeaseHolder } from './lease';
+import { redactJson, redactSecrets } from '../util/redact-secrets';
 
 /**
  * One persisted job runner for every long task (plot generation, style learning, rendering, export).
@@ -243,7 +244,7 @@ export class JobRunner {
     try {
       work();
     } catch (err) {
-      console.warn(`dreamframe job runner (${this.project.dir}): ${(err as Error).message}`);
+      console.warn(redactSecrets(`dreamframe job runner (${this.project.dir}): ${(err as Error).message}`));
     }
   }
 
@@ -359,7 +360,7 @@ export class JobRunner {
         const done = f - startFraction;
         const eta = done > 0 ? ((now - startedAt) / 1000) * ((1 - f) / done) : null;
         db.prepare(`UPDATE job SET progress = ?, message = coalesce(?, message), eta_seconds = ?, updated_at = ${NOW}
-          WHERE id = ? AND status = 'running'`).run(f, message ?? null, eta, jobId);
+          WHERE id = ? AND status = 'running'`).run(f, message === undefined ? null : redactSecrets(message), eta, jobId);
         this.emit(jobId);
       },
       saveCheckpoint: (state) => {
@@ -378,7 +379,7 @@ export class JobRunner {
       } catch (err) {
         if (!controller.signal.aborted) {
           db.prepare(`UPDATE job SET status = 'failed', error_json = ?, finished_at = ${NOW}, updated_at = ${NOW}
-            WHERE id = ? AND status = 'running'`).run(JSON.stringify(toErrorPayload(err)), jobId);
+            WHERE id = ? AND status = 'running'`).run(redactJson(toErrorPayload(err)), jobId);
         }
       } finally {
         this.running.delete(jobId);

@@ -5,6 +5,7 @@ import { extractJson } from './extract-json';
 import { Limiter, sharedLimiter } from './limiter';
 import { backoffDelay, isRetriable, sleep } from './retry';
 import type { ProviderSettings, StructuredMode } from './settings';
+import { registerSecret, redactSecrets } from '../util/redact-secrets';
 
 /**
  * The one place that talks to an OpenAI-compatible server (through the `openai` package). Adds what
@@ -62,9 +63,8 @@ export class LlmRequestError extends AppError {
 
 /** Error texts end up in the project database; servers sometimes echo the key (or part of it) back. */
 export function redactKey(text: string, key: string | null): string {
-  let out = key && key.length >= 4 ? text.split(key).join('[redacted]') : text;
-  out = out.replace(/\b(sk|pk|key)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]');
-  return out;
+  const out = key && key.length >= 4 ? text.split(key).join('[redacted]') : text;
+  return redactSecrets(out);
 }
 
 export function formatIssues(error: z.ZodError): string[] {
@@ -80,6 +80,7 @@ export class LlmClient {
 
   constructor(readonly settings: ProviderSettings, apiKey: string | null, limiter?: Limiter) {
     this.apiKey = apiKey;
+    registerSecret(apiKey);
     this.client = new OpenAI({
       baseURL: settings.baseUrl,
       // Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
@@ -154,7 +155,8 @@ export class LlmClient {
           }, { signal: req.signal, headers: req.headers });
           usage.promptTokens += res.usage?.prompt_tokens ?? 0;
           usage.completionTokens += res.usage?.completion_tokens ?? 0;
-          return { content: res.choices[0]?.message?.content ?? '', model: res.model };
+          // An answer may echo the key; it is redacted before anything parses, stores or shows it.
+          return { content: redactSecrets(res.choices[0]?.message?.content ?? ''), model: res.model };
         });
       } catch (err) {
         // A server that rejects response_format gets the next weaker mode; prompts carry the schema anyway.

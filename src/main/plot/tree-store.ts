@@ -7,6 +7,7 @@ import type { Usage } from './llm-client';
 import { Breadth, type Level1Answer, type Level2Answer, type Level3Answer, type QaItem } from './schemas';
 import { ProviderOverrides } from './settings';
 import type { Level } from './templates';
+import { redactJson, redactSecrets } from '../util/redact-secrets';
 
 /**
  * Persistence of a generated film: plot_film (breadth, pinned provider fields, template ids),
@@ -133,7 +134,8 @@ function finishNode(db: Database.Database, nodeId: number, status: 'done' | 'fai
       prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?, raw_answer = ?,
       result_json = ?, error_json = ?, warnings_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
     .run(status, meta.templateId, meta.model, meta.usage.requests, meta.usage.promptTokens, meta.usage.completionTokens,
-      raw, result === null ? null : JSON.stringify(result), error ? JSON.stringify(error) : null,
+      // Redacted again here, the last step before the database, whatever path the text came by.
+      raw === null ? null : redactSecrets(raw), result === null ? null : redactJson(result), error ? redactJson(error) : null,
       JSON.stringify(status === 'done' ? meta.warnings ?? [] : []), nodeId);
 }
 
