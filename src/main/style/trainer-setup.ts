@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
+import { readModelGeometry } from '../diffusion/loader/model-config';
 import { providerCandidates, type ProviderName, type ProviderRequest } from '../diffusion/runtime/providers';
 import { openModelSession, type ModelSession } from '../diffusion/runtime/session';
 import { VaeEncoderModel } from '../diffusion/runtime/vae';
@@ -62,9 +63,9 @@ async function openWithFallback(file: string, request: ProviderRequest, threads?
 export async function openTrainingModel(modelDirIn: string, options: TrainingModelOptions): Promise<TrainingModel> {
   const modelDir = resolve(modelDirIn);
   const folder = readTiModelFolder(modelDir);
-  const unetConfig = readJson(join(modelDir, 'unet', 'config.json'));
   const vaeConfig = readJson(join(modelDir, 'vae_decoder', 'config.json'));
-  const defaultSize = (typeof unetConfig.sample_size === 'number' ? unetConfig.sample_size : folder.family === 'sdxl' ? 128 : 64) * folder.vaeScaleFactor;
+  // The same native size renders default to (unet sample_size × VAE factor, or the family's).
+  const defaultSize = readModelGeometry(modelDir, folder.family).nativeSize;
   const size = options.size ?? { width: defaultSize, height: defaultSize };
   const scalingFactor = typeof vaeConfig.scaling_factor === 'number' ? vaeConfig.scaling_factor : folder.family === 'sdxl' ? 0.13025 : 0.18215;
 
