@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../shared/errors';
 import { ClipTokenizer } from '../diffusion/tokenizer/clip-tokenizer';
-import { openModelSession, timedRun, type ModelSession } from '../diffusion/runtime/session';
-import type { ProviderName } from '../diffusion/runtime/providers';
+import { timedRun, type ModelSession } from '../diffusion/runtime/session';
+import type { ProviderName, ProviderRequest } from '../diffusion/runtime/providers';
+import { openOnProvider } from './sessions';
 import { convertHfClip, readJsonFile } from './clip-convert';
 import { hashFiles } from './model-cache';
 import { readClipPreprocessor, type ClipPreprocessor } from './preprocess';
@@ -20,8 +21,9 @@ import { readClipPreprocessor, type ClipPreprocessor } from './preprocess';
 
 export interface ClipOpenOptions {
   cacheDir: string;
-  provider?: ProviderName;
+  provider?: ProviderRequest;
   threads?: number;
+  warn?: (message: string) => void;
 }
 
 export class ClipModel {
@@ -31,6 +33,8 @@ export class ClipModel {
     readonly hash: string,
     readonly preprocessor: ClipPreprocessor,
     readonly tokenizer: ClipTokenizer,
+    /** Where the sessions run. */
+    readonly provider: ProviderName,
     private readonly text: ModelSession,
     private readonly vision: ModelSession,
   ) {}
@@ -61,14 +65,12 @@ export class ClipModel {
     } else {
       throw new AppError('quality.model_missing', `${folder}: neither a Hugging Face CLIP folder (model.safetensors) nor an ONNX export (onnx/text_model.onnx + onnx/vision_model.onnx)`, { file: folder });
     }
-    const provider = opts.provider ?? 'cpu';
-    const tuning = { threads: opts.threads };
-    const [text, vision] = await Promise.all([openModelSession(textFile, provider, tuning), openModelSession(visionFile, provider, tuning)]);
+    const { provider, sessions: [text, vision] } = await openOnProvider([textFile, visionFile], opts.provider, opts.threads, opts.warn);
     for (const [s, input, output] of [[text, 'input_ids', 'text_embeds'], [vision, 'pixel_values', 'image_embeds']] as const) {
       if (!s.inputs.has(input) || !s.outputs.has(output)) throw new AppError('quality.model_invalid', `${s.file}: expected input ${input} and output ${output}`, { file: s.file });
     }
     const hash = hashFiles([ppPath], weightsHash);
-    return new ClipModel(form, hash, preprocessor, tokenizer, text, vision);
+    return new ClipModel(form, hash, preprocessor, tokenizer, provider, text, vision);
   }
 
   get imageShape(): [number, number, number] {

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../shared/errors';
-import { openModelSession, timedRun, type ModelSession } from '../diffusion/runtime/session';
-import type { ProviderName } from '../diffusion/runtime/providers';
+import { timedRun, type ModelSession } from '../diffusion/runtime/session';
+import type { ProviderName, ProviderRequest } from '../diffusion/runtime/providers';
+import { openOnProvider } from './sessions';
 import { saveModel } from '../onnx/model-io';
 import { buildLpipsAlexModel } from './lpips-graph';
 import { hashFiles } from './model-cache';
@@ -22,8 +23,9 @@ const BUILDER_VERSION = 'lpips-alex-1';
 
 export interface LpipsOpenOptions {
   cacheDir: string;
-  provider?: ProviderName;
+  provider?: ProviderRequest;
   threads?: number;
+  warn?: (message: string) => void;
 }
 
 function buildFromTorch(folder: string, cacheDir: string): { file: string; hash: string } {
@@ -67,6 +69,7 @@ export class LpipsModel {
   private constructor(
     readonly form: 'onnx' | 'torch',
     readonly hash: string,
+    readonly provider: ProviderName,
     private readonly session: ModelSession,
   ) {}
 
@@ -83,11 +86,11 @@ export class LpipsModel {
       hash = hashFiles([path], 'lpips-onnx');
       form = 'onnx';
     }
-    const session = await openModelSession(file, opts.provider ?? 'cpu', { threads: opts.threads });
+    const { provider, sessions: [session] } = await openOnProvider([file], opts.provider, opts.threads, opts.warn);
     if (!session.inputs.has('in0') || !session.inputs.has('in1') || !session.outputs.has('distance')) {
       throw new AppError('quality.model_invalid', `${file}: an LPIPS model needs inputs in0, in1 and output distance`, { file });
     }
-    return new LpipsModel(form, hash, session);
+    return new LpipsModel(form, hash, provider, session);
   }
 
   /** Distances of `count` pairs; in0/in1 hold the pairs' [3, size, size] inputs back to back. */

@@ -36,7 +36,10 @@ async function run(ctx: JobContext<QualityJobParams>): Promise<void> {
   const { filmId } = ctx.params;
   if (!filmExists(db, filmId)) throw new AppError('not_found', `film ${filmId} does not exist`, { filmId });
   const work: QualityWork = (ctx.checkpoint as QualityCheckpoint | null)?.work ?? { images: 0, texts: 0, pairs: 0 };
-  const scorer = await QualityScorer.open({ clip: ctx.params.clip, lpips: ctx.params.lpips, lpipsSize: ctx.params.lpipsSize, cacheDir: ctx.params.cacheDir });
+  const scorer = await QualityScorer.open({
+    clip: ctx.params.clip, lpips: ctx.params.lpips, lpipsSize: ctx.params.lpipsSize, cacheDir: ctx.params.cacheDir, provider: ctx.params.provider,
+    warn: (m) => ctx.progress(0, m),
+  });
   try {
     const clipHash = scorer.clip.hash;
     const lpipsKey = scorer.lpipsKey;

@@ -1,5 +1,5 @@
 import { AppError } from '../../shared/errors';
-import type { ProviderName } from '../diffusion/runtime/providers';
+import type { ProviderRequest } from '../diffusion/runtime/providers';
 import { ClipModel } from './clip-model';
 import { checkLpipsSize } from './lpips-graph';
 import { LpipsModel } from './lpips-model';
@@ -19,8 +19,10 @@ export interface ScorerOptions {
   lpips?: string | null;
   lpipsSize?: number;
   cacheDir?: string;
-  provider?: ProviderName;
+  /** Execution provider: 'cpu' (default), 'auto' (accelerators first, CPU fallback) or one by name. */
+  provider?: ProviderRequest;
   threads?: number;
+  warn?: (message: string) => void;
 }
 
 export const DEFAULT_LPIPS_SIZE = 64;
@@ -43,7 +45,7 @@ export class QualityScorer {
     const lpipsSize = o.lpipsSize ?? DEFAULT_LPIPS_SIZE;
     checkLpipsSize(lpipsSize);
     const cacheDir = qualityCacheDir(o.cacheDir);
-    const common = { cacheDir, provider: o.provider, threads: o.threads };
+    const common = { cacheDir, provider: o.provider, threads: o.threads, warn: o.warn };
     const clip = await ClipModel.open(o.clip, common);
     let lpips: LpipsModel | null = null;
     try {

@@ -86,6 +86,8 @@ export const QualityStartInput = z.object({
   /** LPIPS: .onnx file or folder with the two .pth files; null = CLIP only. */
   lpips: z.string().min(1).max(4096).nullable().default(null),
   lpipsSize: z.number().int().min(32).max(4096).default(64),
+  /** Execution provider of the metric models ('auto': accelerators first, CPU fallback). */
+  provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml', 'webgpu']).default('cpu'),
 }).strict();
 
 export const qualityMethods = {

@@ -10,6 +10,7 @@ import { openProject } from '../../project/project';
 import { filmQuality } from '../../quality/film-quality';
 import { QUALITY_JOB, qualityJobKind, QualityJobParams } from '../../quality/quality-job';
 import { QualityScorer } from '../../quality/scorer';
+import { parseProvider, PROVIDER_REQUESTS, type ProviderRequest } from '../../diffusion/runtime/providers';
 import { printResult, progressLine } from '../output';
 
 /**
@@ -18,7 +19,7 @@ import { printResult, progressLine } from '../output';
  * hash) or an optimum-layout ONNX export; `--lpips` an .onnx file or a folder with the two .pth files.
  */
 
-interface ModelOptions { clip: string; lpips?: string; lpipsSize?: number; cache?: string; json?: boolean }
+interface ModelOptions { clip: string; lpips?: string; lpipsSize?: number; cache?: string; provider?: ProviderRequest; json?: boolean }
 interface ImagesOptions extends ModelOptions { text?: string[] }
 interface FilmOptions extends ModelOptions { project: string; film: string }
 
@@ -32,7 +33,8 @@ const collect = (v: string, all: string[] = []): string[] => [...all, v];
 
 export async function qualityImages(images: string[], o: ImagesOptions) {
   if (images.length === 0) throw new AppError('invalid_input', 'give at least one image');
-  const scorer = await QualityScorer.open({ clip: resolve(o.clip), lpips: o.lpips ? resolve(o.lpips) : null, lpipsSize: o.lpipsSize, cacheDir: o.cache });
+  const scorer = await QualityScorer.open({ clip: resolve(o.clip), lpips: o.lpips ? resolve(o.lpips) : null, lpipsSize: o.lpipsSize, cacheDir: o.cache, provider: o.provider,
+    warn: (m) => process.stderr.write(`${m}\n`) });
   try {
     return await scorer.scoreImages(images.map((f) => resolve(f)), o.text ?? []);
   } finally {
@@ -61,7 +63,7 @@ export async function qualityFilm(o: FilmOptions, onProgress: (line: string) => 
   process.once('SIGTERM', stop);
   try {
     const params = QualityJobParams.parse({
-      filmId, clip: resolve(o.clip), lpips: o.lpips ? resolve(o.lpips) : null, lpipsSize: o.lpipsSize ?? 64, cacheDir: o.cache ? resolve(o.cache) : undefined,
+      filmId, clip: resolve(o.clip), lpips: o.lpips ? resolve(o.lpips) : null, lpipsSize: o.lpipsSize ?? 64, cacheDir: o.cache ? resolve(o.cache) : undefined, provider: o.provider ?? 'cpu',
     });
     runner.start();
     events.onAny((name, payload) => {
@@ -105,6 +107,7 @@ function modelOptions(cmd: Command): Command {
     .option('--lpips <dir|file>', 'LPIPS v0.1 alex: an .onnx file, or a folder with AlexNet\'s and lpips\' alex .pth files')
     .option('--lpips-size <n>', 'side the images are resized to for LPIPS (PIL bicubic)', size, 64)
     .option('--cache <dir>', 'where converted models are kept (default: $DREAMFRAME_QUALITY_CACHE, else ~/.cache/dreamframe/quality)')
+    .option('--provider <name>', `execution provider: ${PROVIDER_REQUESTS.join(', ')} (auto: accelerators first, CPU fallback)`, parseProvider, 'cpu')
     .option('--json', 'machine-readable output');
 }
 

@@ -11,8 +11,8 @@ import { createAppContext } from '../../src/main/composition';
 import { installApi } from '../../src/renderer/src/api/current';
 import { useQualityStore } from '../../src/renderer/src/stores/quality';
 import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
-import { keyframeFilm } from './film-fixture';
-import { QUALITY } from './fixture';
+import { keyframeFilm } from '../quality/film-fixture';
+import { QUALITY } from '../quality/fixture';
 
 /**
  * The quality panel's store against the real handlers, event bus and job runner (in process, no transport):
