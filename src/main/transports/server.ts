@@ -8,12 +8,17 @@ import { createAppContext } from '../composition';
 import { dispatch } from '../api/dispatch';
 import { readMedia } from '../media/media-service';
 import { openProject } from '../project/project';
+import { installedRendererDir } from './renderer-dir';
 
 /**
  * Serve mode: one HTTP server on 127.0.0.1 that hands out the built renderer, the API over a
  * WebSocket (/api) and images (/media/…). Everything but the static UI files needs the per-launch
  * token; the Host header must name the loopback address (blocks DNS-rebinding pages), and the
  * WebSocket Origin must be this server.
+ *
+ * No request may end the process: a bad WebSocket frame closes only its connection (1007 invalid UTF-8, 1009 too
+ * large, 1002 protocol error), a malformed URL is a 400, request heads are bounded (MAX_HEADER_BYTES, answered 431)
+ * and requests carrying a body are refused (413) since every route is GET/HEAD.
  */
 
 export interface ServeOptions {
@@ -21,6 +26,10 @@ export interface ServeOptions {
   /** An already-built context (tests, or the CLI that opened the project itself). */
   context?: AppContext;
   port?: number;
+  /**
+   * Developer override (`serve --renderer <dir>`, tests) for the built UI folder; by default the installed app's
+   * own out/renderer, never anything found from the current folder.
+   */
   rendererDir?: string;
   token?: string;
 }
@@ -45,10 +54,35 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
-const MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * The largest WebSocket message accepted. It must hold the largest request the contract allows: review.set and
+ * render/export id lists of 100,000 items (~5 MB at the longest ids), plot.batch's 1,000 themes of 2,000 characters
+ * (up to ~12 MB when every character is a \uXXXX escape). Anything larger is closed with 1009.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Request line plus headers; Node answers 431 beyond this. Our URLs are a path, a key and a token. */
+export const MAX_HEADER_BYTES = 16 * 1024;
 
-function defaultRendererDir(): string {
-  return resolve(process.cwd(), 'out', 'renderer');
+/** decodeURIComponent that answers null for a malformed escape (%zz, a cut UTF-8 sequence) instead of throwing. */
+function decodeOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+function parseRequestUrl(raw: string | undefined, port: number): URL | null {
+  try {
+    return new URL(raw ?? '/', `http://127.0.0.1:${port}`);
+  } catch {
+    return null;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 function tokenMatches(expected: Buffer, given: string | null): boolean {
@@ -59,6 +93,14 @@ function tokenMatches(expected: Buffer, given: string | null): boolean {
 
 function hostAllowed(host: string | undefined, port: number): boolean {
   return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return existsSync(file) && statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
@@ -76,14 +118,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const context = opts.context ?? createAppContext('serve', opts.projectDir ? openProject(opts.projectDir) : null);
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const tokenBuf = Buffer.from(token);
-  const rendererDir = resolve(opts.rendererDir ?? defaultRendererDir());
+  const rendererDir = resolve(opts.rendererDir ?? installedRendererDir());
   let port = 0;
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): void => {
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const decoded = decodeOrNull(pathname);
+    if (decoded === null) return send(res, 400, 'Malformed %-escape in the path');
+    const rel = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
     const file = normalize(join(rendererDir, rel));
     if (file !== rendererDir && !file.startsWith(rendererDir + sep)) return send(res, 404, 'Not found');
-    const target = existsSync(file) && statSync(file).isFile() ? file : null;
+    const target = isRegularFile(file) ? file : null;
     if (!target) {
       if (!existsSync(join(rendererDir, 'index.html'))) {
         return send(res, 500, `The renderer is not built (${rendererDir}/index.html missing). Run "npm run build".`);
@@ -97,21 +141,30 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       'Referrer-Policy': 'no-referrer',
       'Cache-Control': extname(target) === '.html' ? 'no-store' : 'max-age=3600',
     });
-    createReadStream(target).pipe(res);
+    // A file that vanishes or turns unreadable mid-stream ends this response only.
+    createReadStream(target).on('error', () => res.destroy()).pipe(res);
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 30_000, headersTimeout: 15_000 }, (req, res) => {
     void (async () => {
       if (!hostAllowed(req.headers.host, port)) return send(res, 403, 'Forbidden host');
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed');
-      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      if (hasBody(req)) {
+        // Nothing here reads a body; close rather than drain whatever the client keeps sending.
+        res.setHeader('Connection', 'close');
+        return send(res, 413, 'Requests carry no body');
+      }
+      const url = parseRequestUrl(req.url, port);
+      if (!url) return send(res, 400, 'Malformed URL');
       if (url.pathname.startsWith('/media/')) {
         if (!tokenMatches(tokenBuf, url.searchParams.get('token'))) return send(res, 401, 'Missing or wrong token');
         const m = /^\/media\/(thumb|full)\/(.+)$/.exec(url.pathname);
         if (!m) return send(res, 404, 'Not found');
+        const key = decodeOrNull(m[2]);
+        if (key === null) return send(res, 400, 'Malformed %-escape in the media key');
         try {
           const project = context.requireProject();
-          const file = await readMedia(project, m[1] as 'thumb' | 'full', decodeURIComponent(m[2]));
+          const file = await readMedia(project, m[1] as 'thumb' | 'full', key);
           res.writeHead(200, {
             'Content-Type': file.mime, 'Content-Length': file.bytes.length, 'X-Content-Type-Options': 'nosniff',
             // Keys carry a version (?v=…), so a changed image has a new URL.
@@ -125,15 +178,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }
       if (url.pathname === '/api') return send(res, 426, 'Upgrade to WebSocket required');
       return serveStatic(req, res, url.pathname);
-    })().catch((err) => send(res, 500, (err as Error).message));
+    })().catch((err) => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, (err as Error).message);
+    });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  wss.on('error', (err) => console.error(`[serve] WebSocket server: ${err.message}`));
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    // The raw socket has no error listener of its own until ws takes it over; a reset must not end the process.
+    socket.on('error', () => socket.destroy());
+    const url = parseRequestUrl(req.url, port);
     const origin = req.headers.origin;
     const originOk = origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-    if (url.pathname !== '/api' || !hostAllowed(req.headers.host, port) || !originOk
+    if (!url || url.pathname !== '/api' || !hostAllowed(req.headers.host, port) || !originOk
       || !tokenMatches(tokenBuf, url.searchParams.get('token'))) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
@@ -148,6 +207,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   });
 
   wss.on('connection', (ws: WebSocket) => {
+    // ws reports a bad frame (invalid UTF-8, over maxPayload, a protocol violation) as an 'error' after it has started
+    // closing this connection with the matching code; without a listener the error would end the whole server.
+    ws.on('error', (err) => console.error(`[serve] closed a WebSocket connection: ${err.message}`));
     ws.on('message', (data, isBinary) => {
       void (async () => {
         let id: number | null = null;
@@ -159,9 +221,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           }
           id = msg.id as number;
           const out = await dispatch(context, msg.method, msg.input);
-          ws.send(JSON.stringify({ id, ...out }));
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...out }));
         } catch (err) {
-          ws.send(JSON.stringify({ id, ok: false, error: { code: 'bad_message', message: `Malformed request: ${(err as Error).message}` } }));
+          const message = `Malformed request: ${String((err as Error).message).slice(0, 300)}`;
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ok: false, error: { code: 'bad_message', message } }));
         }
       })();
     });

@@ -12,9 +12,10 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0..65535, got ${v}`);
       return n;
     }, 0)
-    .option('--renderer <dir>', 'built renderer folder', 'out/renderer')
+    // No default: the UI comes from the installed app (transports/renderer-dir.ts), never from the current folder.
+    .option('--renderer <dir>', 'developer override: serve the built UI from this folder instead of the app\'s own out/renderer')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { project: string; port: number; renderer: string; json?: boolean }) => {
+    .action(async (opts: { project: string; port: number; renderer?: string; json?: boolean }) => {
       const server = await startServer({ projectDir: opts.project, port: opts.port, rendererDir: opts.renderer });
       printResult(opts, { url: server.url, port: server.port }, () =>
         `DreamFrame Studio is serving ${opts.project}\nOpen ${server.url}\n(Ctrl+C stops it; the token changes every launch)`);
