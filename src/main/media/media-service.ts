@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { AppError } from '../../shared/errors';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
+import { readAssetFile, readAssetFileIfPresent } from './asset-file';
 import { placeholderCard } from './placeholder-card';
 import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
 
@@ -13,9 +13,14 @@ export interface MediaFile { bytes: Buffer; mime: string }
 const THUMB_WIDTH = 384;
 const inFlight = new Map<string, Promise<Buffer>>();
 
-/** Generates a derived file once, caching it under assets/cache and sharing concurrent requests. */
-async function cached(file: string, make: () => Promise<Buffer>): Promise<Buffer> {
-  if (existsSync(file)) return readFileSync(file);
+/**
+ * Generates a derived file once, caching it under assets/cache and sharing concurrent requests. A cache entry that
+ * is not a regular file inside assets/ (a planted symlink) is never read; it is made again and replaced.
+ */
+async function cached(assetsDir: string, cacheName: string, make: () => Promise<Buffer>): Promise<Buffer> {
+  const hit = readAssetFileIfPresent(assetsDir, join('cache', cacheName));
+  if (hit) return hit;
+  const file = join(assetsDir, 'cache', cacheName);
   let pending = inFlight.get(file);
   if (!pending) {
     pending = make().then((bytes) => {
@@ -36,9 +41,9 @@ interface FrameMediaRow {
 async function readAssetMedia(project: Project, variant: MediaVariant, sha256: string): Promise<MediaFile> {
   const row = project.db.prepare<unknown[], { rel_path: string; mime: string }>('SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256);
   if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
-  const source = join(project.assetsDir, row.rel_path);
-  if (variant === 'full') return { bytes: readFileSync(source), mime: row.mime };
-  const bytes = await cached(join(project.assetsDir, 'cache', `${sha256}-${THUMB_WIDTH}.webp`), () =>
+  const source = readAssetFile(project.assetsDir, row.rel_path);
+  if (variant === 'full') return { bytes: source, mime: row.mime };
+  const bytes = await cached(project.assetsDir, `${sha256}-${THUMB_WIDTH}.webp`, () =>
     sharp(source).resize({ width: THUMB_WIDTH, withoutEnlargement: true, fit: 'inside' }).webp({ quality: 82 }).toBuffer());
   return { bytes, mime: 'image/webp' };
 }
@@ -62,11 +67,10 @@ export async function readMedia(project: Project, variant: MediaVariant, key: st
     WHERE fr.id = ?`).get(frameId);
   if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
 
-  const cacheDir = join(project.assetsDir, 'cache');
   if (row.asset_sha256 && row.rel_path) {
-    const source = join(project.assetsDir, row.rel_path);
-    if (variant === 'full') return { bytes: readFileSync(source), mime: row.mime ?? 'image/png' };
-    const bytes = await cached(join(cacheDir, `${row.asset_sha256}-${THUMB_WIDTH}.webp`), () =>
+    const source = readAssetFile(project.assetsDir, row.rel_path);
+    if (variant === 'full') return { bytes: source, mime: row.mime ?? 'image/png' };
+    const bytes = await cached(project.assetsDir, `${row.asset_sha256}-${THUMB_WIDTH}.webp`, () =>
       sharp(source).resize({ width: THUMB_WIDTH, withoutEnlargement: true, fit: 'inside' }).webp({ quality: 82 }).toBuffer());
     return { bytes, mime: 'image/webp' };
   }
@@ -75,7 +79,7 @@ export async function readMedia(project: Project, variant: MediaVariant, key: st
   const width = variant === 'thumb' ? THUMB_WIDTH : 640;
   const { createHash } = await import('node:crypto');
   const hash = createHash('sha1').update(`${label}\n${row.scene}\n${row.description}\n${width}`).digest('hex');
-  const bytes = await cached(join(cacheDir, `card-${hash}.webp`), () =>
+  const bytes = await cached(project.assetsDir, `card-${hash}.webp`, () =>
     placeholderCard({ label, scene: row.scene, description: row.description }, width));
   return { bytes, mime: 'image/webp' };
 }
