@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ImportReport } from '../../shared/api/contract';
 import { AppError } from '../../shared/errors';
@@ -6,6 +5,7 @@ import type { FilmDocument } from '../../shared/film-document';
 import type { Project } from '../project/project';
 import { insertFilmDocument } from '../story/film-writer';
 import { getFilm } from '../story/film-reader';
+import { readImportText } from './input-file';
 import { describeIssues, parseJsonText } from './json-errors';
 
 /**
@@ -231,11 +231,7 @@ export function importStoryJsText(project: Project, text: string, file: string):
 }
 
 export function importStoryJsFile(project: Project, file: string): ImportReport {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new AppError('import_unreadable', `Cannot read ${file}: ${(err as Error).message}`, { file });
-  }
+  // Only a regular file within the size limit is read (not /dev/zero, a FIFO or a folder).
+  const text = readImportText(file);
   return importStoryJsText(project, text, file);
 }
