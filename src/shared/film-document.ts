@@ -56,4 +56,3 @@ export const FilmDocument = z.object({
   })).min(1),
 });
 export type FilmDocument = z.infer<typeof FilmDocument>;
-export type FilmDocumentInput = z.input<typeof FilmDocument>;

@@ -1,4 +1,4 @@
-import { isMethodName, methods, type MethodName } from '../../shared/api/contract';
+import { isMethodName, methods } from '../../shared/api/contract';
 import { AppError, toErrorPayload, type ApiErrorPayload } from '../../shared/errors';
 import { jsonPath } from '../import/json-errors';
 import type { AppContext } from '../app/context';
@@ -50,5 +50,3 @@ export async function dispatch(ctx: AppContext, method: unknown, input: unknown)
     return { ok: false, error: toErrorPayload(err) };
   }
 }
-
-export const methodNames = Object.keys(methods) as MethodName[];

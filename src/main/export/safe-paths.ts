@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
 
 /**
@@ -63,6 +63,41 @@ function isInside(root: string, target: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
+/** The real location of `path`, also when its last parts do not exist yet (resolved through the nearest existing folder). */
+export function realLocation(path: string): string {
+  const abs = resolve(path);
+  const missing: string[] = [];
+  let current = abs;
+  for (;;) {
+    try {
+      return resolve(realpathSync(current), ...missing.reverse());
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return abs;
+      missing.push(basename(current));
+      current = parent;
+    }
+  }
+}
+
+/**
+ * Refuses export folders that would put files where they do not belong: a relative path (whose meaning
+ * depends on the cwd of whichever process runs the export — in serve mode the server's, not the user's),
+ * and any folder inside the project (its root, `assets/`, anything below), also through a symbolic link.
+ */
+export function checkExportFolder(outDir: string, projectDir: string): void {
+  if (!isAbsolute(outDir)) {
+    throw new AppError('export_relative_folder',
+      `Export folder "${outDir}" is a relative path; give an absolute path (the CLI resolves --out against the folder you run it in)`, { outDir });
+  }
+  const project = realLocation(projectDir);
+  const target = realLocation(outDir);
+  if (isInside(project, target)) {
+    throw new AppError('export_inside_project',
+      `${target} is inside the project folder ${project}; choose an export folder outside the project`, { outDir: target, project });
+  }
+}
+
 /** The export folder: holds every file of one export and nothing is written outside it. */
 export class ExportFolder {
   readonly root: string;
@@ -118,13 +153,23 @@ export class ExportFolder {
     return isInside(this.root, realpathSync(dirname(target))) ? target : null;
   }
 
+  /** The "/"-separated form `path(relPath)` writes to (each segment sanitised), without creating anything. */
+  canonical(relPath: string): string {
+    return relPath.split('/').filter((p) => p.length > 0).map((p) => safeSegment(p)).join('/');
+  }
+
+  /** Whether anything (a file, a folder, even a dangling link) is at `relPath`; creates nothing. */
+  occupied(relPath: string): boolean {
+    try {
+      lstatSync(resolve(this.root, ...this.canonical(relPath).split('/')));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The "/"-separated path relative to the root, as written into data files. */
   relative(absPath: string): string {
     return relative(this.root, absPath).split(sep).join('/');
   }
-}
-
-/** Joins sanitised segments into the relative "/" path used both on disk and inside records. */
-export function safeRelPath(...segments: string[]): string {
-  return segments.map((s) => safeSegment(s)).join('/');
 }

@@ -201,12 +201,3 @@ export function selectFilmIds(db: Database.Database, filmIds?: number[]): number
   }
   return [...new Set(filmIds)].sort((a, b) => a - b);
 }
-
-/** Frames of a film in story order. */
-export function filmFrames(film: ExportFilm): ExportFrame[] {
-  return film.chapters.flatMap((c) => c.subchapters.flatMap((s) => s.frames));
-}
-
-export function chapterFrames(chapter: ExportChapter): ExportFrame[] {
-  return chapter.subchapters.flatMap((s) => s.frames);
-}

@@ -355,9 +355,4 @@ const EVAL: Record<string, Evaluator> = {
   },
 };
 
-/** Value of a constant as a JS array of numbers. */
-export function constNumbers(v: TensorValue): number[] {
-  return Array.from(v.data as ArrayLike<number>);
-}
-
 export { bytesToData, attrFloat };

@@ -13,9 +13,5 @@ export function modelProtoType(): protobuf.Type {
   return onnxRoot().lookupType('onnx.ModelProto');
 }
 
-export function tensorProtoType(): protobuf.Type {
-  return onnxRoot().lookupType('onnx.TensorProto');
-}
-
 /** Decode options giving the plain objects described in types.ts (int64 as JS numbers, empty arrays present). */
 export const plainObjectOptions: protobuf.IConversionOptions = { longs: Number, enums: Number, arrays: true, defaults: false };
