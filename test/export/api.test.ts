@@ -78,8 +78,11 @@ describe('export API over WebSocket', () => {
     await expect(call('export.start', { format: 'mp4', outDir: join(dir, 'x') })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(call('export.start', { format: 'jsonl', outDir: join(dir, 'y'), filmIds: [99] }))
       .rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('99') });
-    // a job that fails while running reports its error on the job
-    const job = await call('export.start', { format: 'jsonl', outDir: join(dir, 'project') });
+    // a folder inside the project is refused before a job starts (test/hardening/export-ownership.test.ts)
+    await expect(call('export.start', { format: 'jsonl', outDir: join(dir, 'project') })).rejects.toMatchObject({ code: 'export_inside_project' });
+    // a job that fails while running reports its error on the job: here, another project's folder
+    createProjectWithSample(join(dir, 'other-project'), false).close();
+    const job = await call('export.start', { format: 'jsonl', outDir: join(dir, 'other-project') });
     const failed = await client.waitForEvent((e) => e.event === 'job.progress' && e.payload.id === job.id && e.payload.status === 'failed', 30_000);
     expect(failed.payload.error.code).toBe('export_bad_folder');
   }, 60_000);

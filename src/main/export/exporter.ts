@@ -11,7 +11,8 @@ import { writeLlamaVid } from './formats/llama-vid';
 import { writeStoryJs } from './formats/story-js';
 import { writeVideoChatgpt } from './formats/video-chatgpt';
 import { pruneStaleFiles, readManifestFiles, type PruneResult } from './prune';
-import { ExportFolder } from './safe-paths';
+import { ExportOwnership } from './ownership';
+import { checkExportFolder, ExportFolder } from './safe-paths';
 import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
 import { filmQualityMetrics, flaggedFrameIds } from '../quality/export-metrics';
 import { datasetStats } from './stats';
@@ -81,6 +82,7 @@ export function clipsEnabled(opts: ExportOptions): boolean {
 
 export async function runExport(project: Project, input: ExportOptionsInput, hooks: ExportHooks = {}): Promise<ExportResult> {
   const opts = ExportOptions.parse(input);
+  checkExportFolder(opts.outDir, project.dir);
   const folder = new ExportFolder(opts.outDir);
   if (existsSync(`${folder.root}/project.sqlite`)) {
     throw new AppError('export_bad_folder', `${folder.root} is a project folder; choose another export folder`, { outDir: folder.root });
@@ -102,6 +104,9 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   let done = 0;
   const records = new Map<string, ClipRecord>();
   const writer = new ClipWriter(project, folder, { fps: opts.fps, maxSize: opts.maxSize });
+  // Every clip path is claimed before the first is encoded: one holding a file of someone else stops the export now.
+  const ownership = new ExportOwnership(folder, manifestName, writer.recordedClips());
+  ownership.claim([...queue.map(({ clip }) => clip.relPath), manifestName(opts.format)]);
   for (const [i, { clip, size }] of queue.entries()) {
     throwIfCancelled(hooks.signal);
     report(done / units, `Clip ${i + 1}/${queue.length}: ${clip.relPath}`);
@@ -118,6 +123,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   report(done / units, 'Writing data files');
 
   const dataFiles = WRITERS[opts.format]({ project, folder, films, clips: planned, clipsWritten: withClips, options: opts });
+  ownership.claim(dataFiles.map((f) => f.relPath));
   const files: ExportedFile[] = [];
   for (const f of dataFiles) {
     const target = folder.path(f.relPath);

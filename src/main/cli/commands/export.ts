@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { runExport } from '../../export/exporter';
 import { ExportFormat } from '../../export/types';
@@ -15,6 +16,9 @@ interface ExportCliOptions {
   subtitles?: boolean;
   fps: number;
   maxSize: number;
+  allowPlaceholders?: boolean;
+  maxTokens?: number;
+  maxTokensLong?: number;
   json?: boolean;
 }
 
@@ -50,6 +54,9 @@ export function register(program: Command): void {
     .option('--no-subtitles', 'do not write .srt dialogue sidecars next to clips')
     .option('--fps <n>', 'clip frame rate; each keyframe lasts one second', positiveInt('--fps'), 1)
     .option('--max-size <px>', 'longest clip side in pixels', positiveInt('--max-size'), 1024)
+    .option('--allow-placeholders', 'encode "not rendered yet" cards for frames without a finished keyframe (refused otherwise)')
+    .option('--max-tokens <n>', 'LLaMA-VID token budget of llama_vid.json records (stage 2 --model_max_length)', positiveInt('--max-tokens'), 2048)
+    .option('--max-tokens-long <n>', 'LLaMA-VID token budget of llama_vid_long*.json records (stage 3 --model_max_length)', positiveInt('--max-tokens-long'), 65536)
     .option('--json', 'machine-readable output')
     .action(async (opts: ExportCliOptions, cmd: Command) => {
       const project = openProject(opts.project);
@@ -62,7 +69,8 @@ export function register(program: Command): void {
         let lastLine = '';
         const result = await runExport(project, {
           format: opts.format,
-          outDir: opts.out,
+          // Relative to the folder the command runs in; the core only takes absolute folders.
+          outDir: resolve(opts.out),
           filmIds: opts.film ?? [],
           includeDrafts: opts.includeDrafts ?? false,
           excludeFlagged: opts.excludeFlagged ?? false,
@@ -70,6 +78,8 @@ export function register(program: Command): void {
           subtitles: opts.subtitles ?? true,
           fps: opts.fps,
           maxSize: opts.maxSize,
+          allowPlaceholders: opts.allowPlaceholders ?? false,
+          maxTokens: { stage2: opts.maxTokens ?? 2048, stage3: opts.maxTokensLong ?? 65536 },
         }, {
           signal: controller.signal,
           progress: (fraction, message) => {
@@ -89,6 +99,8 @@ export function register(program: Command): void {
             `  ${s.films} films, ${s.chapters} chapters, ${s.subchapters} subchapters, ${s.frames} frames `
               + `(${s.unrenderedFrames} unrendered), ${s.dialogueLines} dialogue lines, ${s.qaPairs.total} QA pairs`,
             `  left out by review: ${m.counts.excluded.frames} frames, ${m.counts.excluded.dialogueLines} lines, ${m.counts.excluded.qaPairs} QA pairs`,
+            ...(m.tokenBudgets ?? []).filter((b) => b.leftOut.length > 0 || b.split.length > 0).map((b) =>
+              `  ${b.file}: ${b.split.length} record(s) split by rounds, ${b.leftOut.length} question(s) left out (over ${b.maxTokens} tokens; see the manifest)`),
             ...(result.pruned.removed.length > 0 ? [`  removed ${result.pruned.removed.length} file(s) earlier exports wrote that are no longer exported`] : []),
             ...result.pruned.kept.map((k) => `  kept ${k.path}: ${k.reason}`),
             `  manifest: ${result.manifestPath}`,
