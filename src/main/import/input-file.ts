@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { AppError } from '../../shared/errors';
+import { decodeImportText } from './text-encoding';
 
 /**
  * The largest file an import reads. The release's 1,331-frame story_js is about 1 MB and our film documents are of
@@ -52,7 +53,7 @@ export function readImportFile(file: string, maxBytes = MAX_IMPORT_BYTES): Buffe
   }
 }
 
-/** readImportFile decoded as UTF-8 text. */
+/** readImportFile decoded as UTF-8 text (a UTF-8 BOM is dropped; UTF-16/32 is refused by name, see text-encoding.ts). */
 export function readImportText(file: string, maxBytes = MAX_IMPORT_BYTES): string {
-  return readImportFile(file, maxBytes).toString('utf8');
+  return decodeImportText(readImportFile(file, maxBytes), file);
 }

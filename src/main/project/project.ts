@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { backupDatabase, openDatabase } from '../db/connection';
@@ -72,5 +72,40 @@ export function openProject(dir: string): Project {
     throw new AppError('project_missing', `${root} is not a DreamFrame project (no ${DB_FILE})`, { dir: root });
   }
   mkdirSync(join(root, ASSETS_DIR), { recursive: true });
-  return new Project(root, openDatabase(join(root, DB_FILE)));
+  const project = new Project(root, openDatabase(join(root, DB_FILE)));
+  removeStaleTempFiles(project.assetsDir);
+  return project;
+}
+
+/** The temporary sibling `writeFileAtomic` writes before its rename: `.<name>.<12 hex>.tmp`. */
+const ATOMIC_TEMP = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * A write older than this is not in progress: atomic writes of assets take milliseconds, so a temp file
+ * this old was left by a process that died (kill -9 while rendering). Younger ones may belong to another
+ * process writing into the same project right now.
+ */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/** Removes atomic-write temp files that crashed writes left under `assets/`; returns how many. */
+export function removeStaleTempFiles(assetsDir: string, now = Date.now()): number {
+  let removed = 0;
+  let entries;
+  try {
+    entries = readdirSync(assetsDir, { recursive: true, withFileTypes: true });
+  } catch {
+    return 0; // an unreadable assets folder is reported by whatever reads it next
+  }
+  for (const e of entries) {
+    if (!e.isFile() || !ATOMIC_TEMP.test(e.name)) continue;
+    const file = join(e.parentPath, e.name);
+    try {
+      if (now - statSync(file).mtimeMs < STALE_TEMP_MS) continue;
+      rmSync(file);
+      removed++;
+    } catch {
+      // Gone already or not ours to remove: opening the project matters more.
+    }
+  }
+  return removed;
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { RngState } from './rng';
@@ -101,4 +102,20 @@ export function loadCheckpoint(path: string): TrainingCheckpoint | null {
     throw new AppError('style.checkpoint_invalid', `cannot read ${path}: ${(err as Error).message}`);
   }
   return parseCheckpoint(text, path);
+}
+
+/** Step snapshots kept in a checkpoint folder: enough to go back a little, not one file per checkpoint of a 400-step run. */
+export const KEEP_STEP_SNAPSHOTS = 3;
+
+const STEP_SNAPSHOT = /^step-(\d+)\.safetensors$/;
+
+/** Removes all but the `keep` latest `step-NNNNNN.safetensors` snapshots of a folder; returns the names removed. */
+export function pruneStepSnapshots(dir: string, keep = KEEP_STEP_SNAPSHOTS): string[] {
+  const snapshots = readdirSync(dir)
+    .map((name) => ({ name, step: STEP_SNAPSHOT.exec(name)?.[1] }))
+    .filter((s): s is { name: string; step: string } => s.step !== undefined)
+    .sort((a, b) => Number(a.step) - Number(b.step));
+  const old = snapshots.slice(0, Math.max(0, snapshots.length - keep)).map((s) => s.name);
+  for (const name of old) rmSync(join(dir, name), { force: true });
+  return old;
 }

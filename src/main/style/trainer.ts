@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../../shared/errors';
 import { adamwStep, clipGradNorm, createAdamWState, DEFAULT_ADAMW, type AdamWState } from './adamw';
-import { loadCheckpoint, saveCheckpoint, type LossPoint, type TrainingCheckpoint } from './checkpoint';
+import { loadCheckpoint, pruneStepSnapshots, saveCheckpoint, type LossPoint, type TrainingCheckpoint } from './checkpoint';
 import type { ModelFamily, StyleEmbedding } from './embedding';
 import { writeEmbeddingFile } from './formats/index';
 import { formatLrSchedule, learningRateAt, parseLrSchedule, RELEASE_LR_SCHEDULE, scheduleLength } from './lr-schedule';
@@ -394,6 +394,7 @@ export async function trainStyleEmbedding(setup: TrainerSetup, options: Training
     if (checkpointPath && (step % checkpointEvery === 0 || step === totalSteps)) {
       save(state.rng.state());
       writeEmbeddingFile(join(options.checkpointDir as string, `step-${String(step).padStart(6, '0')}.safetensors`), toEmbedding(setup, keyword, state), 'ours');
+      pruneStepSnapshots(options.checkpointDir as string);
     }
     if (options.onSnapshot && options.snapshotEvery && step % options.snapshotEvery === 0) {
       await options.onSnapshot(step, toEmbedding(setup, keyword, state));

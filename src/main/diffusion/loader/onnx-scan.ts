@@ -157,11 +157,17 @@ export function scanOnnxFile(path: string): OnnxScan {
     if (!sawGraph) throw new AppError('diffusion.model_invalid', `${path}: not an ONNX model (no graph found)`, { path });
   } catch (err) {
     if (err instanceof TruncatedError) {
-      throw new AppError('diffusion.model_truncated', `${path}: file is truncated (${r.size} bytes, the model needs at least ${err.at})`, {
-        path,
-        size: r.size,
-        needed: err.at,
-      });
+      if (r.size === 0) {
+        throw new AppError('diffusion.model_truncated', `${path}: the file is empty (0 bytes); copy or convert the model again`, { path, size: 0, needed: 1 });
+      }
+      // A read that stops exactly at the end means the file ends inside a field: at least one more byte is needed.
+      const needed = Math.max(err.at, r.size + 1);
+      throw new AppError('diffusion.model_truncated',
+        `${path}: file is truncated (${r.size} bytes; its own structure needs at least ${needed} bytes); copy or convert the model again`, {
+          path,
+          size: r.size,
+          needed,
+        });
     }
     if (err instanceof AppError) throw err;
     throw new AppError('diffusion.model_invalid', `${path}: not a readable ONNX protobuf (${(err as Error).message})`, { path });
