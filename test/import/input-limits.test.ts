@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { MAX_IMPORT_BYTES } from '../../src/main/import/input-file';
 import { locateJsonError } from '../../src/main/import/json-error-position';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { openProject, type Project } from '../../src/main/project/project';
+import { repoRoot } from '../support/paths';
 
 /**
  * `dreamframe import` and films.importStoryJs take only regular files up to MAX_IMPORT_BYTES, refused before
@@ -90,6 +91,26 @@ describe('import input limits', () => {
     expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(err.message.length).toBeLessThan(600 + file.length);
     for (const issue of err.details?.issues ?? []) expect(issue.path.length).toBeLessThan(200);
+  });
+});
+
+describe('dreamframe import on a path that is not a regular file', () => {
+  it('refuses /dev/zero and a FIFO at once, printing the --json error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dreamframe-import-cli-'));
+    try {
+      createProjectWithSample(join(dir, 'project'), false).close();
+      const fifo = join(dir, 'pipe.json');
+      execFileSync('mkfifo', [fifo]);
+      for (const path of ['/dev/zero', fifo]) {
+        const run = spawnSync(process.execPath, [join(repoRoot, 'bin', 'dreamframe.js'), 'import', path, '--project', join(dir, 'project'), '--json'],
+          { encoding: 'utf8', timeout: 60_000 });
+        expect(run.signal).toBeNull();
+        expect(run.status).not.toBe(0);
+        expect(JSON.parse(run.stdout).error).toMatchObject({ code: 'import_not_a_file' });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
