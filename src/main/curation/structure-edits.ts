@@ -22,12 +22,14 @@ function update(table: Change['table'], id: number, before: Values, after: Value
 }
 
 function framesOf(db: Database.Database, subchapterId: number): { id: number; position: number }[] {
-  return db.prepare<unknown[], { id: number; position: number }>('SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId);
+  return db.prepare<unknown[], { id: number; position: number }>(
+      'SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId);
 }
 
 interface LineRow { id: number; after_frame: number; seq: number }
 function linesOf(db: Database.Database, subchapterId: number): LineRow[] {
-  return db.prepare<unknown[], LineRow>('SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
+  return db.prepare<unknown[], LineRow>(
+      'SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
     .all(subchapterId);
 }
 

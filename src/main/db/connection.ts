@@ -31,7 +31,7 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
   try {
     db.pragma('busy_timeout = 5000');
     const appId = db.pragma('application_id', { simple: true }) as number;
-    const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
+    const tables = (db.prepare<unknown[], { n: number }>("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get()!).n;
     if (appId !== APPLICATION_ID && tables > 0) {
       throw new AppError('db_not_a_project', `${file} is a SQLite database but not a DreamFrame Studio project`, { file });
     }

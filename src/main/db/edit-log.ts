@@ -114,7 +114,8 @@ function toRecord(row: EditRow): EditRecord {
 
 /** Reverts the newest edit of a film that is not undone yet. Call inside a transaction. */
 export function revertLastEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare<unknown[], EditRow>('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
+  const row = db.prepare<unknown[], EditRow>(
+      'SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
     .get(filmId);
   if (!row) return null;
   const rec = toRecord(row);
@@ -125,7 +126,8 @@ export function revertLastEdit(db: Database.Database, filmId: number): EditRecor
 
 /** Re-applies the oldest undone edit of a film. Call inside a transaction. */
 export function reapplyNextEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare<unknown[], EditRow>('SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
+  const row = db.prepare<unknown[], EditRow>(
+      'SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
     .get(filmId);
   if (!row) return null;
   const rec = toRecord(row);

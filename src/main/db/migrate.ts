@@ -25,7 +25,7 @@ export function migrate(db: Database.Database, file: string, list: readonly Migr
     checksum TEXT NOT NULL,
     applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   )`);
-  const applied = db.prepare('SELECT id, name, checksum FROM schema_migration ORDER BY id').all() as AppliedRow[];
+  const applied = db.prepare<unknown[], AppliedRow>('SELECT id, name, checksum FROM schema_migration ORDER BY id').all();
   const known = new Map(list.map((m) => [m.id, m]));
   const newest = list.reduce((max, m) => Math.max(max, m.id), 0);
 
@@ -60,6 +60,6 @@ export function migrate(db: Database.Database, file: string, list: readonly Migr
 }
 
 export function schemaVersion(db: Database.Database): number {
-  const row = db.prepare('SELECT MAX(id) AS v FROM schema_migration').get() as { v: number | null };
+  const row = db.prepare<unknown[], { v: number | null }>('SELECT MAX(id) AS v FROM schema_migration').get()!;
   return row.v ?? 0;
 }

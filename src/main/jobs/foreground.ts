@@ -15,9 +15,9 @@ const FINISHED = new Set(['done', 'failed', 'cancelled']);
  * or when `signal` aborts. Its timer keeps the process alive meanwhile, whoever runs the jobs.
  */
 export function waitForJobs(db: Database.Database, jobIds: readonly number[], opts: { signal?: AbortSignal; pollMs?: number } = {}): Promise<void> {
-  const status = db.prepare('SELECT status FROM job WHERE id = ?');
+  const status = db.prepare<unknown[], { status: string }>('SELECT status FROM job WHERE id = ?');
   const finished = () => jobIds.every((id) => {
-    const row = status.get(id) as { status: string } | undefined;
+    const row = status.get(id);
     return !row || FINISHED.has(row.status);
   });
   return new Promise((resolve) => {

@@ -72,7 +72,7 @@ export class RunnerLease {
 
   /** The current holder, or null when the lease is free. */
   holder(): LeaseHolder | null {
-    const row = this.db.prepare('SELECT * FROM runner_lease WHERE id = 1').get() as LeaseRow | undefined;
+    const row = this.db.prepare<unknown[], LeaseRow>('SELECT * FROM runner_lease WHERE id = 1').get();
     return row ? toHolder(row) : null;
   }
 

@@ -41,6 +41,13 @@ export interface JobKind<P = unknown> {
   lane: string;
   params: z.ZodType<P>;
   run(ctx: JobContext<P>): Promise<void>;
+  /**
+   * For kinds that capture settings when queued (so a resumed job runs like it started): the parameters with
+   * today's settings instead, for "retry with current settings". Kinds without it cannot be retried that way.
+   */
+  withCurrentSettings?(project: Project, params: P): P;
+  /** One line naming the settings a job of this kind runs with (shown when it is resumed). */
+  describeSettings?(params: P): string;
 }
 
 interface Running { controller: AbortController; promise: Promise<void> }
@@ -114,7 +121,9 @@ export class JobRunner {
     this.timer = setInterval(() => this.tick(), this.options.pollMs);
     // Callers that wait for a job keep the process alive themselves; a forgotten runner must not.
     this.timer.unref();
-    this.pump();
+    // Jobs recovered at start-up begin on a later turn of the event loop, so whatever opened the project
+    // (serve printing its URL, the window loading) finishes first even when a job's first step is slow.
+    setImmediate(() => { if (this.project.db.open) this.pump(); });
   }
 
   /** Whether this runner holds the project's lease, i.e. runs its jobs. */
@@ -160,16 +169,50 @@ export class JobRunner {
     return changes > 0;
   }
 
-  /** Puts a cancelled or failed job back in the queue; it continues from its checkpoint. */
-  resume(jobId: number): boolean {
-    const { changes } = this.project.db.prepare(`UPDATE job SET status = 'queued', error_json = NULL, finished_at = NULL,
-      updated_at = ${NOW} WHERE id = ? AND status IN ('cancelled', 'failed')`).run(jobId);
+  /**
+   * Puts a cancelled or failed job back in the queue; it continues from its checkpoint. By default it keeps
+   * the parameters it was queued with; `useCurrentSettings` swaps in today's settings first (kinds that
+   * define `withCurrentSettings`), e.g. after the model path that made it fail was corrected.
+   */
+  resume(jobId: number, useCurrentSettings = false): boolean {
+    const db = this.project.db;
+    const changes = db.transaction(() => {
+      const updated = db.prepare(`UPDATE job SET status = 'queued', error_json = NULL, finished_at = NULL,
+        updated_at = ${NOW} WHERE id = ? AND status IN ('cancelled', 'failed')`).run(jobId).changes;
+      if (updated > 0 && useCurrentSettings) this.takeCurrentSettings(jobId);
+      return updated;
+    })();
     if (changes > 0) {
       this.emit(jobId);
       this.start();
       this.pump();
     }
     return changes > 0;
+  }
+
+  private jobKindOf(jobId: number): { kind: JobKind<any>; paramsJson: string } {
+    const row = this.project.db.prepare<[number], { kind: string; params_json: string }>('SELECT kind, params_json FROM job WHERE id = ?').get(jobId);
+    if (!row) throw new AppError('not_found', `No job with id ${jobId}`, { jobId });
+    const kind = this.kinds.get(row.kind);
+    if (!kind) throw new AppError('unknown_job_kind', `No job kind "${row.kind}"`, { kind: row.kind });
+    return { kind, paramsJson: row.params_json };
+  }
+
+  private takeCurrentSettings(jobId: number): void {
+    const { kind, paramsJson } = this.jobKindOf(jobId);
+    if (!kind.withCurrentSettings) {
+      throw new AppError('invalid_input', `useCurrentSettings: a ${kind.kind} job has no settings of its own to replace`, { jobId, kind: kind.kind });
+    }
+    const next = kind.params.parse(kind.withCurrentSettings(this.project, kind.params.parse(JSON.parse(paramsJson))));
+    this.project.db.prepare(`UPDATE job SET params_json = ?, updated_at = ${NOW} WHERE id = ?`).run(JSON.stringify(next), jobId);
+  }
+
+  /** The settings a job runs with, in one line (null for unknown jobs and kinds that do not say). */
+  describeSettings(jobId: number): string | null {
+    const exists = this.project.db.prepare<[number], { kind: string }>('SELECT kind FROM job WHERE id = ?').get(jobId);
+    if (!exists || !this.kinds.get(exists.kind)?.describeSettings) return null;
+    const { kind, paramsJson } = this.jobKindOf(jobId);
+    return kind.describeSettings!(kind.params.parse(JSON.parse(paramsJson)));
   }
 
   /**
@@ -253,7 +296,7 @@ export class JobRunner {
     const requeued: number[] = [];
     const taken = this.lease.tryAcquire(() => {
       // The previous holder is gone: its 'running' jobs run nowhere now, so they are queued again.
-      const rows = this.project.db.prepare("SELECT id FROM job WHERE status = 'running'").all() as { id: number }[];
+      const rows = this.project.db.prepare<unknown[], { id: number }>("SELECT id FROM job WHERE status = 'running'").all();
       this.project.db.prepare(`UPDATE job SET status = 'queued', updated_at = ${NOW} WHERE status = 'running'`).run();
       requeued.push(...rows.map((r) => r.id));
     });
@@ -280,7 +323,7 @@ export class JobRunner {
     const version = db.pragma('data_version', { simple: true }) as number;
     if (version === this.dataVersion) return false;
     this.dataVersion = version;
-    const rows = db.prepare('SELECT * FROM job WHERE updated_at >= ? ORDER BY updated_at, id').all(this.recentFloor()) as JobRow[];
+    const rows = db.prepare<unknown[], JobRow>('SELECT * FROM job WHERE updated_at >= ? ORDER BY updated_at, id').all(this.recentFloor());
     let changed = false;
     for (const row of rows) {
       if (row.updated_at > this.newestUpdate) this.newestUpdate = row.updated_at;
@@ -307,8 +350,7 @@ export class JobRunner {
   }
 
   private nextRunnable(): { id: number; kind: string } | undefined {
-    const queued = this.project.db.prepare("SELECT id, kind FROM job WHERE status = 'queued' ORDER BY id").all() as
-      { id: number; kind: string }[];
+    const queued = this.project.db.prepare<unknown[], { id: number; kind: string }>("SELECT id, kind FROM job WHERE status = 'queued' ORDER BY id").all();
     return queued.find((j) => {
       const k = this.kinds.get(j.kind);
       return k && !this.busyLanes.has(k.lane) && !this.running.has(j.id);
@@ -331,8 +373,8 @@ export class JobRunner {
   /** Starts a queued job; 'lease lost' when another runner took the lease (nothing was started then). */
   private launch(jobId: number, kind: JobKind<any>): 'started' | 'not queued' | 'lease lost' {
     const db = this.project.db;
-    const row = db.prepare('SELECT params_json, checkpoint_json FROM job WHERE id = ?').get(jobId) as
-      { params_json: string; checkpoint_json: string | null };
+    const row = db.prepare<unknown[], { params_json: string; checkpoint_json: string | null }>(
+        'SELECT params_json, checkpoint_json FROM job WHERE id = ?').get(jobId)!;
     // Claimed in one statement only while queued (another process may have cancelled it) and only while
     // this runner still holds the lease (a job claimed after a takeover would stay 'running' nowhere).
     const claimed = db.prepare(`UPDATE job SET status = 'running', started_at = coalesce(started_at, ${NOW}), updated_at = ${NOW}
@@ -343,7 +385,7 @@ export class JobRunner {
     const controller = new AbortController();
     const startedAt = Date.now();
     let lastWrite = 0;
-    const startFraction = (db.prepare('SELECT progress FROM job WHERE id = ?').get(jobId) as { progress: number }).progress;
+    const startFraction = (db.prepare<unknown[], { progress: number }>('SELECT progress FROM job WHERE id = ?').get(jobId)!).progress;
 
     const ctx: JobContext<unknown> = {
       jobId,

@@ -39,7 +39,8 @@ interface FrameMediaRow {
 
 /** "asset/<sha256>": any stored image (style images, training previews), full size or as a thumbnail. */
 async function readAssetMedia(project: Project, variant: MediaVariant, sha256: string): Promise<MediaFile> {
-  const row = project.db.prepare<unknown[], { rel_path: string; mime: string }>('SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256);
+  const row = project.db.prepare<unknown[], { rel_path: string; mime: string }>(
+      'SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256);
   if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
   const source = readAssetFile(project.assetsDir, row.rel_path);
   if (variant === 'full') return { bytes: source, mime: row.mime };

@@ -46,8 +46,8 @@ function expectedNodes(f: PlotFilm): number {
 }
 
 function finishedNodes(db: Database.Database, f: PlotFilm): number {
-  return (stmt(db, `SELECT count(*) AS n FROM plot_node WHERE film_id = ? AND status != 'pending' AND level <= ?`)
-    .get(f.filmId, f.expandUntil) as { n: number }).n;
+  return (stmt<{ n: number }>(db, `SELECT count(*) AS n FROM plot_node WHERE film_id = ? AND status != 'pending' AND level <= ?`)
+    .get(f.filmId, f.expandUntil)!).n;
 }
 
 /**
@@ -58,8 +58,8 @@ function finishedNodes(db: Database.Database, f: PlotFilm): number {
 export function keywordTokenizerDir(db: Database.Database): string | null {
   const configured = readProjectSetting<string>(db, 'keywordTokenizerDir');
   if (configured) return configured;
-  const rows = db.prepare(`SELECT json_extract(settings_json, '$.model') AS model FROM render_settings
-    ORDER BY updated_at DESC`).all() as { model: string | null }[];
+  const rows = db.prepare<unknown[], { model: string | null }>(`SELECT json_extract(settings_json, '$.model') AS model FROM render_settings
+    ORDER BY updated_at DESC`).all();
   for (const { model } of rows) {
     if (model && existsSync(join(model, 'tokenizer', 'vocab.json'))) return join(model, 'tokenizer');
   }

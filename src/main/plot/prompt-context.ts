@@ -15,11 +15,11 @@ import type { NodeRow } from './tree-store';
 interface FilmRow { theme: string; title: string; overview: string; style_description: string; locations_json: string }
 
 function filmVars(db: Database.Database, filmId: number): Record<string, string> {
-  const f = stmt(db, 'SELECT theme, title, overview, style_description, locations_json FROM film WHERE id = ?').get(filmId) as FilmRow;
-  const chars = stmt(db, 'SELECT name, role, lookalike FROM character WHERE film_id = ? ORDER BY position').all(filmId) as
-    { name: string; role: string; lookalike: string }[];
-  const chapters = stmt(db, 'SELECT position, title, summary FROM chapter WHERE film_id = ? ORDER BY position').all(filmId) as
-    { position: number; title: string; summary: string }[];
+  const f = stmt<FilmRow>(db, 'SELECT theme, title, overview, style_description, locations_json FROM film WHERE id = ?').get(filmId)!;
+  const chars = stmt<{ name: string; role: string; lookalike: string }>(db,
+      'SELECT name, role, lookalike FROM character WHERE film_id = ? ORDER BY position').all(filmId);
+  const chapters = stmt<{ position: number; title: string; summary: string }>(db,
+      'SELECT position, title, summary FROM chapter WHERE film_id = ? ORDER BY position').all(filmId);
   return {
     theme: f.theme,
     title: f.title,
@@ -38,12 +38,12 @@ function breadthVars(b: Breadth): Record<string, number> {
 export function nodeVars(db: Database.Database, filmId: number, node: NodeRow, breadth: Breadth): Record<string, string | number> {
   const vars: Record<string, string | number> = { ...filmVars(db, filmId), ...breadthVars(breadth) };
   if (node.level >= 2) {
-    const ch = stmt(db, 'SELECT id, title, scene, summary FROM chapter WHERE film_id = ? AND position = ?').get(filmId, node.chapter_pos) as
-      { id: number; title: string; scene: string; summary: string };
+    const ch = stmt<{ id: number; title: string; scene: string; summary: string }>(db,
+        'SELECT id, title, scene, summary FROM chapter WHERE film_id = ? AND position = ?').get(filmId, node.chapter_pos)!;
     Object.assign(vars, { chapterNumber: node.chapter_pos! + 1, chapterTitle: ch.title, chapterScene: ch.scene, chapterSummary: ch.summary });
     if (node.level === 3) {
-      const sub = stmt(db, 'SELECT title, scene, summary FROM subchapter WHERE chapter_id = ? AND position = ?').get(ch.id, node.subchapter_pos) as
-        { title: string; scene: string; summary: string };
+      const sub = stmt<{ title: string; scene: string; summary: string }>(db,
+          'SELECT title, scene, summary FROM subchapter WHERE chapter_id = ? AND position = ?').get(ch.id, node.subchapter_pos)!;
       Object.assign(vars, {
         subchapterNumber: `${node.chapter_pos! + 1}-${node.subchapter_pos! + 1}`,
         subchapterTitle: sub.title, subchapterScene: sub.scene, subchapterSummary: sub.summary,

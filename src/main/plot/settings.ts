@@ -68,7 +68,7 @@ export function writeInstallationSettings(values: ProviderOverrides, env: NodeJS
 }
 
 export function readProjectSetting<T>(db: Database.Database, key: string): T | null {
-  const row = db.prepare('SELECT value_json FROM plot_setting WHERE key = ?').get(key) as { value_json: string } | undefined;
+  const row = db.prepare<unknown[], { value_json: string }>('SELECT value_json FROM plot_setting WHERE key = ?').get(key);
   return row ? (JSON.parse(row.value_json) as T) : null;
 }
 

@@ -111,7 +111,8 @@ function builtinId(db: Database.Database, level: Level): number {
   const t = BUILTIN_TEMPLATES[level];
   db.prepare(`INSERT INTO plot_template (level, version, system_text, user_text, builtin) VALUES (?, ?, ?, ?, 1)
     ON CONFLICT (level, version) DO NOTHING`).run(level, BUILTIN_VERSION, t.system, t.user);
-  return (db.prepare<unknown[], { id: number }>('SELECT id FROM plot_template WHERE level = ? AND version = ?').get(level, BUILTIN_VERSION)!).id;
+  return (db.prepare<unknown[], { id: number }>(
+      'SELECT id FROM plot_template WHERE level = ? AND version = ?').get(level, BUILTIN_VERSION)!).id;
 }
 
 /** The template the project currently uses for a level (the built-in one unless edited). */
@@ -127,7 +128,8 @@ export function activeTemplateIds(db: Database.Database): Record<Level, number> 
 /** Saves an edited template as the project's next version for that level and makes it active. */
 export function saveTemplate(db: Database.Database, level: Level, text: TemplateText): StoredTemplate {
   return db.transaction(() => {
-    const n = (db.prepare<unknown[], { n: number }>('SELECT count(*) AS n FROM plot_template WHERE level = ? AND builtin = 0').get(level)!).n;
+    const n = (db.prepare<unknown[], { n: number }>(
+        'SELECT count(*) AS n FROM plot_template WHERE level = ? AND builtin = 0').get(level)!).n;
     const id = Number(db.prepare(`INSERT INTO plot_template (level, version, system_text, user_text) VALUES (?, ?, ?, ?)`)
       .run(level, `custom-${n + 1}`, text.system, text.user).lastInsertRowid);
     writeProjectSetting(db, `template.level${level}`, id);

@@ -62,8 +62,8 @@ export function createPlotFilm(db: Database.Database, theme: string, config: Plo
 }
 
 export function readPlotFilm(db: Database.Database, filmId: number): PlotFilm {
-  const row = stmt(db, 'SELECT config_json, expand_until FROM plot_film WHERE film_id = ?').get(filmId) as
-    { config_json: string; expand_until: Level } | undefined;
+  const row = stmt<{ config_json: string; expand_until: Level }>(db,
+      'SELECT config_json, expand_until FROM plot_film WHERE film_id = ?').get(filmId);
   if (!row) throw new AppError('plot.not_generated', `Film ${filmId} was not made by plot generation`, { filmId });
   return { filmId, config: PlotFilmConfig.parse(JSON.parse(row.config_json)), expandUntil: row.expand_until };
 }
@@ -81,18 +81,18 @@ function insertNodeIfMissing(db: Database.Database, filmId: number, level: Level
 }
 
 export function listNodes(db: Database.Database, filmId: number): NodeRow[] {
-  return stmt(db, 'SELECT * FROM plot_node WHERE film_id = ? ORDER BY level, chapter_pos, subchapter_pos').all(filmId) as NodeRow[];
+  return stmt<NodeRow>(db, 'SELECT * FROM plot_node WHERE film_id = ? ORDER BY level, chapter_pos, subchapter_pos').all(filmId);
 }
 
 export function getNode(db: Database.Database, filmId: number, key: string): NodeRow {
-  const row = stmt(db, 'SELECT * FROM plot_node WHERE film_id = ? AND key = ?').get(filmId, key) as NodeRow | undefined;
+  const row = stmt<NodeRow>(db, 'SELECT * FROM plot_node WHERE film_id = ? AND key = ?').get(filmId, key);
   if (!row) throw new AppError('not_found', `Film ${filmId} has no plot node "${key}"`, { filmId, key });
   return row;
 }
 
 export function pendingNodes(db: Database.Database, filmId: number, untilLevel: Level): NodeRow[] {
-  return stmt(db, `SELECT * FROM plot_node WHERE film_id = ? AND status = 'pending' AND level <= ?
-    ORDER BY level, chapter_pos, subchapter_pos`).all(filmId, untilLevel) as NodeRow[];
+  return stmt<NodeRow>(db, `SELECT * FROM plot_node WHERE film_id = ? AND status = 'pending' AND level <= ?
+    ORDER BY level, chapter_pos, subchapter_pos`).all(filmId, untilLevel);
 }
 
 /** Puts failed nodes back to pending (a resume that retries them). */
@@ -153,7 +153,8 @@ function replaceQa(db: Database.Database, filmId: number, scope: 'film' | 'chapt
 /** Updates rows at positions 0..n-1 in place (keeping ids and what hangs below), inserts missing ones, drops extras. */
 function upsertByPosition(db: Database.Database, table: 'chapter' | 'subchapter', parentCol: 'film_id' | 'chapter_id', parentId: number,
   items: { title: string; scene: string; summary: string }[]): number[] {
-  const existing = new Map((stmt(db, `SELECT id, position FROM ${table} WHERE ${parentCol} = ?`).all(parentId) as { id: number; position: number }[])
+  const existing = new Map(stmt<{ id: number; position: number }>(db,
+      `SELECT id, position FROM ${table} WHERE ${parentCol} = ?`).all(parentId)
     .map((r) => [r.position, r.id]));
   const ids = items.map((it, i) => {
     const id = existing.get(i);
@@ -194,13 +195,13 @@ export function commitLevel1(db: Database.Database, filmId: number, nodeId: numb
 }
 
 function chapterId(db: Database.Database, filmId: number, c: number): number {
-  const row = stmt(db, 'SELECT id FROM chapter WHERE film_id = ? AND position = ?').get(filmId, c) as { id: number } | undefined;
+  const row = stmt<{ id: number }>(db, 'SELECT id FROM chapter WHERE film_id = ? AND position = ?').get(filmId, c);
   if (!row) throw new AppError('not_found', `Film ${filmId} has no chapter at position ${c}`, { filmId, chapter: c });
   return row.id;
 }
 
 function subchapterId(db: Database.Database, chId: number, s: number): number {
-  const row = stmt(db, 'SELECT id FROM subchapter WHERE chapter_id = ? AND position = ?').get(chId, s) as { id: number } | undefined;
+  const row = stmt<{ id: number }>(db, 'SELECT id FROM subchapter WHERE chapter_id = ? AND position = ?').get(chId, s);
   if (!row) throw new AppError('not_found', `Chapter ${chId} has no subchapter at position ${s}`, { chapterId: chId, subchapter: s });
   return row.id;
 }
@@ -247,7 +248,8 @@ export function commitLevel3(db: Database.Database, filmId: number, node: NodeRo
 export interface FilmUsage { requests: number; promptTokens: number; completionTokens: number }
 
 export function filmUsage(db: Database.Database, filmId: number): FilmUsage {
-  const r = stmt(db, `SELECT coalesce(sum(requests), 0) AS requests, coalesce(sum(prompt_tokens), 0) AS p,
-      coalesce(sum(completion_tokens), 0) AS c FROM plot_node WHERE film_id = ?`).get(filmId) as { requests: number; p: number; c: number };
+  const r = stmt<{ requests: number; p: number; c: number }>(db,
+      `SELECT coalesce(sum(requests), 0) AS requests, coalesce(sum(prompt_tokens), 0) AS p,
+      coalesce(sum(completion_tokens), 0) AS c FROM plot_node WHERE film_id = ?`).get(filmId)!;
   return { requests: r.requests, promptTokens: r.p, completionTokens: r.c };
 }

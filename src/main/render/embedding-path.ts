@@ -27,7 +27,7 @@ function isInsideProject(projectDir: string, file: string): boolean {
 /** The project's own embedding file an old absolute path names, if any (matched on `/assets/<rel_path>`). */
 function ownEmbeddingNamedBy(project: Project, absolute: string): string | null {
   const path = toSlashes(absolute);
-  const rows = project.db.prepare('SELECT rel_path FROM embedding').all() as { rel_path: string }[];
+  const rows = project.db.prepare<unknown[], { rel_path: string }>('SELECT rel_path FROM embedding').all();
   const hit = rows.find((r) => path.endsWith(`/assets/${toSlashes(r.rel_path)}`));
   return hit ? `assets/${toSlashes(hit.rel_path)}` : null;
 }

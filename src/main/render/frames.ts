@@ -10,7 +10,8 @@ export interface FrameToRender { frameId: number; filmIndex: number; description
 interface OrderedFrame extends FrameToRender { subchapterId: number; chapterId: number }
 
 export function filmFramesInOrder(db: Database.Database, filmId: number): OrderedFrame[] {
-  const rows = db.prepare<unknown[], { frameId: number; description: string; subchapterId: number; chapterId: number }>(`SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
+  const rows = db.prepare<unknown[], { frameId: number; description: string; subchapterId: number; chapterId: number }>(
+      `SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
     FROM ${FRAMES_WITH_OUTLINE}
     WHERE c.film_id = ? ORDER BY c.position, c.id, s.position, s.id, fr.position, fr.id`).all(filmId);
   return rows.map((r, i) => ({ frameId: r.frameId, filmIndex: i, description: r.description, subchapterId: r.subchapterId, chapterId: r.chapterId }));
@@ -50,7 +51,8 @@ export function parseScopeSpec(db: Database.Database, filmId: number, spec: stri
   const chapter = chapters[n - 1];
   if (!chapter) throw new AppError('not_found', `--scope "${spec}": film ${filmId} has ${chapters.length} chapter(s)`, { spec });
   if (ch) return { kind: 'chapter', chapterId: chapter.id };
-  const subs = db.prepare<unknown[], { id: number }>('SELECT id FROM subchapter WHERE chapter_id = ? ORDER BY position, id').all(chapter.id);
+  const subs = db.prepare<unknown[], { id: number }>(
+      'SELECT id FROM subchapter WHERE chapter_id = ? ORDER BY position, id').all(chapter.id);
   const m = Number(sub![2]);
   const s = subs[m - 1];
   if (!s || m < 1) throw new AppError('not_found', `--scope "${spec}": chapter ${n} has ${subs.length} subchapter(s)`, { spec });

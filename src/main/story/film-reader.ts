@@ -188,7 +188,8 @@ export function getStoryboardItems(db: Database.Database, filmId: number, ids: {
         WHERE c.film_id = ? AND fr.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.frames)).map(frameFromRow),
       dialogue: ids.dialogue.length === 0 ? [] : db.prepare<unknown[], DialogueRow>(`SELECT d.* FROM ${LINES_WITH_OUTLINE}
         WHERE c.film_id = ? AND d.id IN (SELECT value FROM json_each(?))`).all(filmId, list(ids.dialogue)).map(dialogueFromRow),
-      qa: ids.qa.length === 0 ? [] : db.prepare<unknown[], QaRow>('SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
+      qa: ids.qa.length === 0 ? [] : db.prepare<unknown[], QaRow>(
+          'SELECT * FROM qa_pair WHERE film_id = ? AND id IN (SELECT value FROM json_each(?))')
         .all(filmId, list(ids.qa)).map(qaFromRow),
     };
   })();

@@ -28,7 +28,8 @@ export const STYLE_GENERATE_JOB = 'style.generate';
 interface FilmStyleRow { id: number; style_keyword: string; style_description: string; locations_json: string }
 
 export function filmStyleInfo(project: Project, filmId: number): { keyword: string; description: string; locations: string[] } {
-  const film = project.db.prepare<unknown[], FilmStyleRow>('SELECT id, style_keyword, style_description, locations_json FROM film WHERE id = ?').get(filmId);
+  const film = project.db.prepare<unknown[], FilmStyleRow>(
+      'SELECT id, style_keyword, style_description, locations_json FROM film WHERE id = ?').get(filmId);
   if (!film) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
   return { keyword: film.style_keyword, description: film.style_description, locations: JSON.parse(film.locations_json) as string[] };
 }
@@ -77,9 +78,11 @@ export async function addStyleImage(project: Project, styleId: number, bytes: Bu
   Promise<{ added: boolean; id: number }> {
   const stored = await storeImage(project, bytes, mime);
   const db = project.db;
-  const existing = db.prepare<unknown[], { id: number }>('SELECT id FROM style_image WHERE style_id = ? AND asset_sha256 = ?').get(styleId, stored.sha256);
+  const existing = db.prepare<unknown[], { id: number }>(
+      'SELECT id FROM style_image WHERE style_id = ? AND asset_sha256 = ?').get(styleId, stored.sha256);
   if (existing) return { added: false, id: existing.id };
-  const next = (db.prepare<unknown[], { p: number }>('SELECT coalesce(max(position) + 1, 0) AS p FROM style_image WHERE style_id = ?').get(styleId)!).p;
+  const next = (db.prepare<unknown[], { p: number }>(
+      'SELECT coalesce(max(position) + 1, 0) AS p FROM style_image WHERE style_id = ?').get(styleId)!).p;
   const id = Number(db.prepare('INSERT INTO style_image (style_id, asset_sha256, source, position) VALUES (?, ?, ?, ?)')
     .run(styleId, stored.sha256, source, next).lastInsertRowid);
   return { added: true, id };
@@ -98,7 +101,8 @@ export async function importStyleFolder(project: Project, filmId: number, folder
 }
 
 export function setStyleImageIncluded(project: Project, imageId: number, included: boolean): { image: StyleImageInfo; filmId: number } {
-  const row = project.db.prepare<unknown[], { style_id: number; film_id: number }>('SELECT si.style_id, s.film_id FROM style_image si JOIN style s ON s.id = si.style_id WHERE si.id = ?')
+  const row = project.db.prepare<unknown[], { style_id: number; film_id: number }>(
+      'SELECT si.style_id, s.film_id FROM style_image si JOIN style s ON s.id = si.style_id WHERE si.id = ?')
     .get(imageId);
   if (!row) throw new AppError('not_found', `No style image with id ${imageId}`, { imageId });
   project.db.prepare('UPDATE style_image SET included = ? WHERE id = ?').run(included ? 1 : 0, imageId);
@@ -112,7 +116,8 @@ export function rememberLearnSettings(project: Project, styleId: number, setting
 
 /** Absolute file paths of the images training should use. */
 export function includedImagePaths(project: Project, styleId: number): string[] {
-  return project.db.prepare<unknown[], { rel_path: string }>(`SELECT a.rel_path FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256
+  return project.db.prepare<unknown[], { rel_path: string }>(
+      `SELECT a.rel_path FROM style_image si JOIN asset a ON a.sha256 = si.asset_sha256
     WHERE si.style_id = ? AND si.included = 1 ORDER BY si.position, si.id`).all(styleId)
     .map((r) => join(project.assetsDir, r.rel_path));
 }
