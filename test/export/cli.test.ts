@@ -25,7 +25,7 @@ describe('dreamframe export (CLI)', () => {
     review(p, 'frame', frames.slice(8), 'draft'); // chapter 1 only, to keep the clips few
     p.close();
     const out = join(dir, 'out');
-    const r = cli(['export', '--project', project, '--film', '1', '--format', 'llama-vid', '--out', out, '--max-size', '32', '--json']);
+    const r = cli(['export', '--project', project, '--film', '1', '--format', 'llama-vid', '--out', out, '--max-size', '32', '--allow-placeholders', '--json']);
     expect(r.stderr).toMatch(/\d+%\s+Clip 1\//);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
@@ -34,7 +34,7 @@ describe('dreamframe export (CLI)', () => {
     for (const rec of records) expect(existsSync(join(out, rec.video))).toBe(true);
 
     // --include-drafts brings the other chapters in; chapter 1's two subchapter clips and its chapter clip are reused
-    const again = cli(['export', '--project', project, '--format', 'llama-vid', '--out', out, '--max-size', '32', '--include-drafts', '--json']);
+    const again = cli(['export', '--project', project, '--format', 'llama-vid', '--out', out, '--max-size', '32', '--allow-placeholders', '--include-drafts', '--json']);
     expect(again.code, again.stderr).toBe(0);
     const res2 = JSON.parse(again.stdout);
     expect(res2.stats.frames).toBe(24);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExport } from '../../src/main/export/exporter';
-import { ConsistencyEntry, GenericEntry } from '../../src/main/export/formats/video-chatgpt';
+import { ConsistencyEntry, FLAT_STEM, GenericEntry, VIDEO_DIR } from '../../src/main/export/formats/video-chatgpt';
 import { LlamaVidLongRecord, LlamaVidRecord } from '../../src/main/export/formats/llama-vid';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { createProject, type Project } from '../../src/main/project/project';
@@ -68,20 +68,20 @@ describe('export of the imported DreamFrame fixture film (story_info_0.json)', (
     const frames = itemIds(p, filmId, 'frame');
     review(p, 'frame', frames.slice(22), 'draft');
     const out = join(dir, 'lv');
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 48, fps: 2 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 48, fps: 2 });
     expect(res.clips.total).toBe(2 + 1 + 1);
     const board = getStoryboard(p.db, filmId);
     const dirName = res.manifest.films[0].dir;
     for (const stem of ['c01_s01', 'c01_s02']) {
-      const info = await probe(join(out, 'videos', dirName, `${stem}.mp4`));
+      const info = await probe(join(out, 'videos', `${dirName}_${stem}.mp4`));
       expect(info).toMatchObject({ codec: 'h264', pixFmt: 'yuv420p', frames: 22 });
       expect(info.fps).toBe(2);
       expect(info.durationS).toBeCloseTo(11, 1);
     }
-    const film = await probe(join(out, 'videos', dirName, 'film.mp4'));
+    const film = await probe(join(out, 'videos', `${dirName}_film.mp4`));
     expect(film.frames).toBe(44);
     expect(film.durationS).toBeCloseTo(22, 1);
-    expect(existsSync(join(out, 'videos', dirName, 'c01_s03.mp4'))).toBe(false);
+    expect(existsSync(join(out, 'videos', `${dirName}_c01_s03.mp4`))).toBe(false);
 
     const records = LlamaVidRecord.array().parse(JSON.parse(readFileSync(join(out, 'llama_vid.json'), 'utf8')));
     const scoped = (pred: (q: (typeof board.qa)[number]) => boolean) => board.qa.filter(pred).length;
@@ -103,13 +103,18 @@ describe('export of the imported DreamFrame fixture film (story_info_0.json)', (
 
   it('writes Video-ChatGPT generic, temporal and consistency files whose videos exist', async () => {
     const out = join(dir, 'vc');
-    await runExport(p, { format: 'video-chatgpt', outDir: out, maxSize: 48, fps: 2 });
+    await runExport(p, { format: 'video-chatgpt', allowPlaceholders: true, outDir: out, maxSize: 48, fps: 2 });
     const generic = GenericEntry.array().parse(JSON.parse(readFileSync(join(out, 'generic_qa.json'), 'utf8')));
     const temporal = GenericEntry.array().parse(JSON.parse(readFileSync(join(out, 'temporal_qa.json'), 'utf8')));
     const consistency = ConsistencyEntry.array().parse(JSON.parse(readFileSync(join(out, 'consistency_qa.json'), 'utf8')));
     expect(generic.length + temporal.length).toBe(consistency.length);
     expect(temporal.length).toBeGreaterThan(0);
-    for (const e of [...generic, ...temporal, ...consistency]) expect(existsSync(join(out, `${e.video_name}.mp4`)), e.video_name).toBe(true);
+    // Video-ChatGPT opens <video_dir>/<video_name>.mp4 and its scoring writes <output_dir>/<video_name>.json.
+    for (const e of [...generic, ...temporal, ...consistency]) {
+      expect(e.video_name).toMatch(FLAT_STEM);
+      expect(e.video_name).not.toContain('/');
+      expect(existsSync(join(out, VIDEO_DIR, `${e.video_name}.mp4`)), e.video_name).toBe(true);
+    }
     for (const e of temporal) expect(e.Q).toMatch(/\b(when|before|after|first|then|finally|next|later|earlier|begin|beginning|begins|end|ends|sequence|order|while|during|chronological)\b/i);
     for (const c of consistency) expect(c.Q2).not.toBe(c.Q1);
     const qs = new Set(consistency.map((c) => c.Q1));

@@ -30,24 +30,26 @@ describe('interrupted and resumed exports', () => {
     const out = join(dir, 'direct');
     const controller = new AbortController();
     const finished: string[] = [];
-    await expect(runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 }, {
+    await expect(runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 }, {
       signal: controller.signal,
       onClip: (rel) => {
         finished.push(rel);
         if (finished.length === 2) controller.abort();
       },
     })).rejects.toMatchObject({ code: 'cancelled' });
-    expect(finished).toHaveLength(2);
+    // Clips under way beside the second one (parallel encoding) may still finish; none starts after.
+    expect(finished.length).toBeGreaterThanOrEqual(2);
+    expect(finished.length).toBeLessThan(10);
     expect(readdirSync(join(out, 'dreamframe-state', 'tmp'))).toEqual([]);
     expect(readdirSync(out)).not.toContain('llama_vid.json');
 
     const reused: string[] = [];
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 }, {
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 }, {
       onClip: (rel, wasReused) => { if (wasReused) reused.push(rel); },
     });
-    expect(res.clips).toEqual({ total: 10, encoded: 8, reused: 2 });
-    expect(reused).toEqual(finished);
-    const film = await probe(join(out, 'videos', res.manifest.films[0].dir, 'film.mp4'));
+    expect(res.clips).toEqual({ total: 10, encoded: 10 - finished.length, reused: finished.length });
+    expect([...reused].sort()).toEqual([...finished].sort());
+    const film = await probe(join(out, 'videos', `${res.manifest.films[0].dir}_film.mp4`));
     expect(film.frames).toBe(24);
   }, 60_000);
 
@@ -64,12 +66,14 @@ describe('interrupted and resumed exports', () => {
         runner.cancel(job.id);
       }
     });
-    const job = runner.enqueue('export', { format: 'llama-vid', outDir: out, maxSize: 32 }, 1);
+    const job = runner.enqueue('export', { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 }, 1);
     await runner.whenIdle();
     expect(cancelledAt).not.toBeNull();
     expect(getJob(p.db, job.id)!.status).toBe('cancelled');
     const checkpoint = () => JSON.parse((p.db.prepare('SELECT checkpoint_json FROM job WHERE id = ?').get(job.id) as { checkpoint_json: string }).checkpoint_json);
-    expect(checkpoint().clipsDone).toHaveLength(3);
+    const finished = (checkpoint().clipsDone as string[]).length;
+    expect(finished).toBeGreaterThanOrEqual(3);
+    expect(finished).toBeLessThan(10);
 
     off();
     expect(runner.resume(job.id)).toBe(true);
@@ -77,7 +81,7 @@ describe('interrupted and resumed exports', () => {
     const done = getJob(p.db, job.id)!;
     expect(done.status).toBe('done');
     expect(done.progress).toBe(1);
-    expect(checkpoint().clips).toEqual({ total: 10, encoded: 7, reused: 3 });
+    expect(checkpoint().clips).toEqual({ total: 10, encoded: 10 - finished, reused: finished });
     await runner.stop();
   }, 60_000);
 });

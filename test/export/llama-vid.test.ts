@@ -42,7 +42,7 @@ describe('LLaMA-VID export of the sample project', () => {
     review(p, 'frame', [drafts.frame], 'draft');
     review(p, 'qa', [drafts.qa], 'draft');
     outDir = join(dir, 'out');
-    result = await runExport(p, { format: 'llama-vid', outDir, maxSize: 64 });
+    result = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir, maxSize: 64 });
   }, 120_000);
 
   afterAll(() => {
@@ -81,7 +81,7 @@ describe('LLaMA-VID export of the sample project', () => {
       expect(all).not.toContain(JSON.stringify(q.question).slice(1, -1));
     }
     const line = board.dialogue.find((d) => d.id === rejected.dialogue)!;
-    expect(all + read(`videos/${result.manifest.films[0].dir}/film.srt`)).not.toContain(line.text);
+    expect(all + read(`videos/${result.manifest.films[0].dir}_film.srt`)).not.toContain(line.text);
     // a subchapter record's answers belong to that subchapter's QA pairs
     for (const r of records.filter((x) => /_c\d\d_s\d\d$/.test(String(x.id)))) {
       const [, c, s] = /_c(\d\d)_s(\d\d)$/.exec(String(r.id))!.map(Number);
@@ -101,7 +101,7 @@ describe('LLaMA-VID export of the sample project', () => {
       const chapterIndex = board.chapters.findIndex((c) => c.id === sub.chapterId);
       const si = subs.filter((s) => s.chapterId === sub.chapterId).indexOf(sub);
       const expected = approvedFrames.filter((f) => f.subchapterId === sub.id).length;
-      const file = join(outDir, 'videos', dirName, `c${String(chapterIndex + 1).padStart(2, '0')}_s${String(si + 1).padStart(2, '0')}.mp4`);
+      const file = join(outDir, 'videos', `${dirName}_c${String(chapterIndex + 1).padStart(2, '0')}_s${String(si + 1).padStart(2, '0')}.mp4`);
       const info = await probe(file);
       expect({ i, codec: info.codec, pixFmt: info.pixFmt, frames: info.frames }).toEqual({ i, codec: 'h264', pixFmt: 'yuv420p', frames: expected });
       expect(info.fps).toBeGreaterThanOrEqual(1);
@@ -111,11 +111,11 @@ describe('LLaMA-VID export of the sample project', () => {
       expect(Math.max(info.width, info.height)).toBeLessThanOrEqual(64);
       subTotal += expected;
     }
-    const film = await probe(join(outDir, 'videos', dirName, 'film.mp4'));
+    const film = await probe(join(outDir, 'videos', `${dirName}_film.mp4`));
     expect(film.frames).toBe(approvedFrames.length);
     expect(subTotal).toBe(approvedFrames.length);
     expect(film.durationS).toBeCloseTo(approvedFrames.length, 1);
-    const ch1 = await probe(join(outDir, 'videos', dirName, 'c01.mp4'));
+    const ch1 = await probe(join(outDir, 'videos', `${dirName}_c01.mp4`));
     const ch1Frames = approvedFrames.filter((f) => subs.find((s) => s.id === f.subchapterId)!.chapterId === board.chapters[0].id).length;
     expect(ch1.frames).toBe(ch1Frames);
   });
@@ -132,7 +132,7 @@ describe('LLaMA-VID export of the sample project', () => {
       expect(at, l.text).toBeGreaterThanOrEqual(from);
       from = at;
     }
-    const srt = read(`videos/${result.manifest.films[0].dir}/film.srt`);
+    const srt = read(`videos/${result.manifest.films[0].dir}_film.srt`);
     expect(srt.match(/-->/g)).toHaveLength(lines.length);
     // cue times: a line that follows the k-th kept frame of the film shows during second k
     const first = lines[0];
@@ -163,13 +163,13 @@ describe('LLaMA-VID export of the sample project', () => {
     const names = ['llama_vid.json', 'llama_vid_long.json', 'manifest.llama-vid.json'];
     const before = names.map(read);
     const mtimes = result.manifest.files.filter((f) => f.path.endsWith('.mp4')).map((f) => statSync(join(outDir, f.path)).mtimeMs);
-    const again = await runExport(p, { format: 'llama-vid', outDir, maxSize: 64 });
+    const again = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir, maxSize: 64 });
     expect(again.clips).toEqual({ total: 10, encoded: 0, reused: 10 });
     expect(names.map(read)).toEqual(before);
     expect(again.manifest.files.filter((f) => f.path.endsWith('.mp4')).map((f) => statSync(join(outDir, f.path)).mtimeMs)).toEqual(mtimes);
     // a fresh folder gets the same JSON bytes too
     const other = join(dir, 'out2');
-    await runExport(p, { format: 'llama-vid', outDir: other, maxSize: 64 });
+    await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: other, maxSize: 64 });
     expect(readFileSync(join(other, 'llama_vid.json'), 'utf8')).toBe(before[0]);
     expect(readFileSync(join(other, 'manifest.llama-vid.json'), 'utf8')).toBe(before[2]);
   }, 60_000);
@@ -178,16 +178,16 @@ describe('LLaMA-VID export of the sample project', () => {
     const board = getStoryboard(p.db, filmId);
     // un-reject the rejected frame: its subchapter, chapter and the film change; nothing else
     review(p, 'frame', [rejected.frame], 'approved');
-    const again = await runExport(p, { format: 'llama-vid', outDir, maxSize: 64 });
+    const again = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir, maxSize: 64 });
     expect(again.clips).toEqual({ total: 10, encoded: 3, reused: 7 });
-    const film = await probe(join(outDir, 'videos', again.manifest.films[0].dir, 'film.mp4'));
+    const film = await probe(join(outDir, 'videos', `${again.manifest.films[0].dir}_film.mp4`));
     expect(film.frames).toBe(board.frames.filter((f) => f.review.state === 'approved').length + 1);
     review(p, 'frame', [rejected.frame], 'rejected');
   }, 60_000);
 
   it('adds drafts with includeDrafts but never rejected items', async () => {
     const board = getStoryboard(p.db, filmId);
-    const res = await runExport(p, { format: 'llama-vid', outDir: join(dir, 'drafts'), maxSize: 64, includeDrafts: true });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: join(dir, 'drafts'), maxSize: 64, includeDrafts: true });
     expect(res.manifest.counts.excluded).toEqual({ frames: 1, dialogueLines: 1, qaPairs: 1 });
     const text = readFileSync(join(dir, 'drafts', 'llama_vid.json'), 'utf8');
     const draftQ = board.qa.find((q) => q.id === drafts.qa)!.question;
@@ -199,10 +199,10 @@ describe('LLaMA-VID export of the sample project', () => {
 
   it('writes the same records without encoding when clips are off (JSON-only export)', async () => {
     const other = join(dir, 'json-only');
-    const res = await runExport(p, { format: 'llama-vid', outDir: other, clips: false, maxSize: 64 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: other, clips: false, maxSize: 64 });
     expect(res.clips.total).toBe(0);
     expect(res.manifest.settings.clips).toBe(false);
-    expect(res.manifest.files.map((f) => f.path)).toEqual(['llama_vid.json', 'llama_vid_long.json']);
+    expect(res.manifest.files.map((f) => f.path)).toEqual(['README.llama-vid.md', 'llama_vid.json', 'llama_vid_long.json', 'llama_vid_long_pkl.json']);
     expect(readFileSync(join(other, 'llama_vid.json'), 'utf8')).toBe(read('llama_vid.json'));
   });
 });

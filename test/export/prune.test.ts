@@ -53,13 +53,13 @@ describe('re-export removes what the previous export wrote and no longer produce
       });
     });
     out = join(dir, 'out');
-    const first = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const first = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
     filmDir = `videos/${first.manifest.films[0].dir}`;
     // A curator's own files in the export folder, one of them among our clips.
     writeFileSync(join(out, 'notes.txt'), 'my notes\n');
     writeFileSync(join(out, 'videos', 'my-cut.mp4'), 'not a real clip');
-    userFiles.push(`${filmDir}/c01_s02.mine.mp4`);
-    writeFileSync(join(out, ...`${filmDir}/c01_s02.mine.mp4`.split('/')), 'also mine');
+    userFiles.push(`${filmDir}_c01_s02.mine.mp4`);
+    writeFileSync(join(out, ...`${filmDir}_c01_s02.mine.mp4`.split('/')), 'also mine');
   }, 120_000);
 
   afterAll(() => {
@@ -68,13 +68,13 @@ describe('re-export removes what the previous export wrote and no longer produce
   });
 
   it('a rejected subchapter loses its clip, subtitles and records; other files stay', async () => {
-    const clip = `${filmDir}/c01_s02.mp4`;
+    const clip = `${filmDir}_c01_s02.mp4`;
     const before = filesUnder(out);
     expect(before).toContain(clip);
-    const srt = before.includes(`${filmDir}/c01_s02.srt`) ? `${filmDir}/c01_s02.srt` : null;
+    const srt = before.includes(`${filmDir}_c01_s02.srt`) ? `${filmDir}_c01_s02.srt` : null;
 
     review(p, 'frame', framesOf.get('c01_s02')!, 'rejected');
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
 
     const after = filesUnder(out);
     expect(after).not.toContain(clip);
@@ -93,34 +93,34 @@ describe('re-export removes what the previous export wrote and no longer produce
 
   it('a JSON-only re-export keeps the clips its records still name', async () => {
     const clipsBefore = filesUnder(out).filter((f) => f.endsWith('.mp4') || f.endsWith('.srt'));
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32, clips: false });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32, clips: false });
     expect(res.pruned.removed).toEqual([]);
     expect(filesUnder(out).filter((f) => f.endsWith('.mp4') || f.endsWith('.srt'))).toEqual(clipsBefore);
     // Back to a full export for the next cases.
-    await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
   }, 120_000);
 
   it('keeps a stale clip someone changed since the export, and says so', async () => {
-    const clip = `${filmDir}/c02_s01.mp4`;
+    const clip = `${filmDir}_c02_s01.mp4`;
     appendFileSync(join(out, ...clip.split('/')), 'edited');
     review(p, 'frame', framesOf.get('c02_s01')!, 'rejected');
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(res.pruned.kept).toEqual([{ path: clip, reason: 'changed since it was exported' }]);
     expect(existsSync(join(out, ...clip.split('/')))).toBe(true);
     expect(res.manifest.files.map((f) => f.path)).not.toContain(clip);
   }, 120_000);
 
   it('keeps clips another format in the same folder still lists, until that format is re-exported', async () => {
-    const vcg = await runExport(p, { format: 'video-chatgpt', outDir: out, maxSize: 32 });
+    const vcg = await runExport(p, { format: 'video-chatgpt', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(vcg.clips.encoded).toBe(0);
-    const clip = `${filmDir}/c02_s02.mp4`;
+    const clip = `${filmDir}_c02_s02.mp4`;
     review(p, 'frame', framesOf.get('c02_s02')!, 'rejected');
 
-    const lv = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const lv = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(lv.pruned.removed).not.toContain(clip);
     expect(existsSync(join(out, ...clip.split('/')))).toBe(true);
 
-    const vcg2 = await runExport(p, { format: 'video-chatgpt', outDir: out, maxSize: 32 });
+    const vcg2 = await runExport(p, { format: 'video-chatgpt', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(vcg2.pruned.removed).toContain(clip);
     expect(existsSync(join(out, ...clip.split('/')))).toBe(false);
     for (const f of userFiles) expect(existsSync(join(out, ...f.split('/')))).toBe(true);
@@ -133,7 +133,7 @@ describe('re-export removes what the previous export wrote and no longer produce
     const manifestFile = join(out, 'manifest.llama-vid.json');
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: { path: string; bytes: number; sha256: string }[] };
     const hash = sha256(outside);
-    for (const path of ['../outside.txt', 'link.json', `${filmDir}/../../../outside.txt`, '/'.concat(outside.split(sep).join('/'))]) {
+    for (const path of ['../outside.txt', 'link.json', `videos/../../outside.txt`, '/'.concat(outside.split(sep).join('/'))]) {
       manifest.files.push({ path, bytes: 9, sha256: hash });
     }
     // Nor does it remove the folder's own bookkeeping when a manifest names it.
@@ -141,7 +141,7 @@ describe('re-export removes what the previous export wrote and no longer produce
       manifest.files.push({ path, bytes: 0, sha256: sha256(join(out, ...path.split('/'))) });
     }
     writeFileSync(manifestFile, JSON.stringify(manifest));
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(res.pruned.removed).toEqual([]);
     expect(readFileSync(outside, 'utf8')).toBe('precious\n');
     expect(readdirSync(out)).toEqual(expect.arrayContaining(['link.json', 'manifest.video-chatgpt.json']));
@@ -151,10 +151,10 @@ describe('re-export removes what the previous export wrote and no longer produce
   it('removes nothing while another format\'s manifest cannot be read', async () => {
     writeFileSync(join(out, 'manifest.jsonl.json'), '{ not json');
     review(p, 'frame', framesOf.get('c03_s01')!, 'rejected');
-    const res = await runExport(p, { format: 'llama-vid', outDir: out, maxSize: 32 });
+    const res = await runExport(p, { format: 'llama-vid', allowPlaceholders: true, outDir: out, maxSize: 32 });
     expect(res.pruned.removed).toEqual([]);
     expect(res.pruned.kept).toEqual([{ path: 'manifest.jsonl.json', reason: expect.stringContaining('nothing was removed') }]);
-    expect(existsSync(join(out, ...`${filmDir}/c03_s01.mp4`.split('/')))).toBe(true);
+    expect(existsSync(join(out, ...`${filmDir}_c03_s01.mp4`.split('/')))).toBe(true);
     rmSync(join(out, 'manifest.jsonl.json'));
   }, 120_000);
 });
@@ -190,17 +190,17 @@ describe('re-export after a film is deleted or renamed', () => {
     expect(renamed).not.toBe(one);
     expect(res.pruned.removed).toEqual([one, two].sort());
     expect(filesUnder(out).filter((f) => f.startsWith('story_js/'))).toEqual([renamed, 'story_js/mine/keep.json'].sort());
-    expect(res.manifest.files.map((f) => f.path)).toEqual([renamed]);
+    expect(res.manifest.files.map((f) => f.path)).toEqual(['README.story-js.md', renamed]);
   });
 
   it('removes a folder it emptied, but not the export folder', async () => {
     const out = join(dir, 'out-jsonl');
-    await runExport(p, { format: 'jsonl', outDir: out, clips: true, maxSize: 16, filmIds: [1] });
+    await runExport(p, { format: 'jsonl', outDir: out, clips: true, allowPlaceholders: true, maxSize: 16, filmIds: [1] });
     const res = await runExport(p, { format: 'jsonl', outDir: out, clips: false, filmIds: [1] });
     // Clips stay for a JSON-only run; dropping the film from the export removes them and their folder.
     expect(res.pruned.removed).toEqual([]);
     review(p, 'frame', itemIds(p, 1, 'frame'), 'rejected');
-    const empty = await runExport(p, { format: 'jsonl', outDir: out, clips: true, maxSize: 16, filmIds: [1] });
+    const empty = await runExport(p, { format: 'jsonl', outDir: out, clips: true, allowPlaceholders: true, maxSize: 16, filmIds: [1] });
     expect(empty.pruned.removed.length).toBeGreaterThan(0);
     expect(empty.pruned.removed.every((f) => f.startsWith('videos/'))).toBe(true);
     expect(existsSync(join(out, 'videos'))).toBe(false);

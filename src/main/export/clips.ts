@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -7,7 +8,7 @@ import { readMedia } from '../media/media-service';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
 import { concatClips, concatListLine, encodeClip, probeClip } from './ffmpeg';
-import type { ExportFolder } from './safe-paths';
+import { safeSegment, type ExportFolder } from './safe-paths';
 import type { ExportFilm, ExportFrame, ExportLine } from './selection';
 
 /**
@@ -21,6 +22,17 @@ import type { ExportFilm, ExportFrame, ExportLine } from './selection';
 /** Bump when encoder settings change so that old clips are re-encoded. */
 export const CLIP_ENCODER_VERSION = 1;
 export const STATE_FILE = 'dreamframe-state/clips.json';
+/**
+ * Every clip lies directly in this folder under a flat name, `<film-dir>_<scope stem>.mp4`: Video-ChatGPT's
+ * scripts write `<output_dir>/<video_name>.json` (a "/" in the name fails there) and LLaMA-VID's feature
+ * extractor writes `<feat_dir>/<basename>.pkl` (nested names would collide on "film.pkl").
+ */
+export const CLIPS_DIR = 'videos';
+
+/** The flat file stem of a clip: no folder, no extension. */
+export function clipStem(relPath: string): string {
+  return relPath.slice(relPath.lastIndexOf('/') + 1).replace(/\.mp4$/, '');
+}
 
 export interface ClipSettings {
   fps: number;
@@ -101,7 +113,7 @@ export async function planFilmClips(project: Project, film: ExportFilm, settings
   if (!first) return empty;
   const { width, height } = settings.measure === false ? { width: 0, height: 0 } : await filmClipSize(project, first, settings.maxSize);
   const base = { v: CLIP_ENCODER_VERSION, width, height, fps: settings.fps };
-  const dir = `videos/${film.dirName}`;
+  const clipPath = (stem: string) => `${CLIPS_DIR}/${safeSegment(`${film.dirName}_${stem}.mp4`)}`;
   const subchapters = new Map<number, PlannedClip>();
   const chapters = new Map<number, PlannedClip>();
 
@@ -125,7 +137,7 @@ export async function planFilmClips(project: Project, film: ExportFilm, settings
     for (const sub of ch.subchapters) {
       if (sub.frames.length === 0) continue;
       const clip: PlannedClip = {
-        relPath: `${dir}/${sub.stem}.mp4`,
+        relPath: clipPath(sub.stem),
         scope: 'subchapter',
         keyframes: sub.frames,
         parts: [],
@@ -135,10 +147,10 @@ export async function planFilmClips(project: Project, film: ExportFilm, settings
       subchapters.set(sub.id, clip);
       parts.push(clip);
     }
-    if (parts.length > 0) chapters.set(ch.id, joined(`${dir}/${ch.stem}.mp4`, 'chapter', parts));
+    if (parts.length > 0) chapters.set(ch.id, joined(clipPath(ch.stem), 'chapter', parts));
     allParts.push(...parts);
   }
-  return { width, height, subchapters, chapters, film: joined(`${dir}/film.mp4`, 'film', allParts) };
+  return { width, height, subchapters, chapters, film: joined(clipPath('film'), 'film', allParts) };
 }
 
 function loadState(folder: ExportFolder): ClipState {
@@ -250,6 +262,53 @@ export class ClipWriter {
     hooks.onClip?.(clip, false);
     return rec;
   }
+}
+
+export interface QueuedClip {
+  clip: PlannedClip;
+  size: { width: number; height: number };
+}
+
+export interface ParallelClipHooks extends ClipProgress {
+  /** Clips encoded side by side (default: os.availableParallelism()). */
+  concurrency?: number;
+}
+
+/**
+ * Encodes (or reuses) a queue of clips, up to `concurrency` at a time. Subchapter clips are
+ * independent; a chapter or film clip starts once the clips it joins are finished (they come earlier
+ * in the queue, so they are already under way). Every x264 run is single-threaded, so a clip's bytes
+ * do not depend on how many run beside it. The first failure stops new clips from starting; the
+ * ones under way finish (their records stay valid) and the failure is thrown. Records come back in
+ * queue order.
+ */
+export async function writeClips(writer: ClipWriter, queue: QueuedClip[], hooks: ParallelClipHooks = {}): Promise<Map<string, ClipRecord>> {
+  const limit = Math.max(1, Math.min(queue.length, hooks.concurrency ?? availableParallelism()));
+  const started = new Map<string, Promise<ClipRecord>>();
+  const results: ClipRecord[] = new Array<ClipRecord>(queue.length);
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (next < queue.length && !failure) {
+      const i = next++;
+      const { clip, size } = queue[i];
+      const task = (async () => {
+        await Promise.all(clip.parts.map((part) => started.get(part.relPath)));
+        return writer.write(clip, size, hooks);
+      })();
+      // Joined clips await this promise too; a failure is reported once, below.
+      task.catch(() => undefined);
+      started.set(clip.relPath, task);
+      try {
+        results[i] = await task;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  if (failure) throw (failure as { error: unknown }).error;
+  return new Map(queue.map(({ clip }, i) => [clip.relPath, results[i]]));
 }
 
 const srtTime = (ms: number) => {

@@ -5,9 +5,11 @@ import { AppError } from '../../shared/errors';
 import { appVersion } from '../app/version';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
-import { ClipWriter, planFilmClips, type ClipRecord, type FilmClips, type PlannedClip } from './clips';
+import { ClipWriter, planFilmClips, writeClips, type FilmClips, type PlannedClip } from './clips';
+import { nothingExportedReason, placeholderFrames } from './empty';
 import { writeJsonl } from './formats/jsonl';
 import { writeLlamaVid } from './formats/llama-vid';
+import { readmeFile, usageLines } from './formats/readme';
 import { writeStoryJs } from './formats/story-js';
 import { writeVideoChatgpt } from './formats/video-chatgpt';
 import { pruneStaleFiles, readManifestFiles, type PruneResult } from './prune';
@@ -32,6 +34,8 @@ export interface ExportHooks {
   progress?(fraction: number, message: string): void;
   /** After each clip is written or found unchanged. */
   onClip?(relPath: string, reused: boolean): void;
+  /** Clips encoded side by side (default: os.availableParallelism()); 1 encodes one at a time. */
+  concurrency?: number;
 }
 
 type ExportedFile = ExportManifest['files'][number];
@@ -89,6 +93,16 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   }
   const films = selectFilms(project, opts.filmIds, opts.includeDrafts, opts.excludeFlagged);
   const withClips = clipsEnabled(opts);
+  const early = nothingExportedReason(project, films, opts);
+  if (early) throw new AppError('export_empty', early, { format: opts.format });
+  if (withClips && !opts.allowPlaceholders) {
+    const missing = placeholderFrames(films);
+    if (missing.length > 0) {
+      throw new AppError('export_placeholders', `${missing.length} frame(s) have no finished keyframe render and would be encoded as "not rendered yet" cards `
+        + `(${missing.slice(0, 5).map((m) => `film ${m.filmId} frame ${m.frameId}`).join(', ')}${missing.length > 5 ? ', …' : ''}); `
+        + 'render them first, export without clips, or pass --allow-placeholders (allowPlaceholders) to encode the cards', { frames: missing.length });
+    }
+  }
   const report = (fraction: number, message: string) => hooks.progress?.(Math.min(1, fraction), message);
 
   // Plan every clip first so progress has a known total. Without clips the plan still names the
@@ -102,27 +116,34 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
   // Work units: one per keyframe to encode, one per joined clip, one for the data files.
   const units = queue.reduce((n, { clip }) => n + (clip.scope === 'subchapter' ? clip.keyframes.length : 1), 0) + 1;
   let done = 0;
-  const records = new Map<string, ClipRecord>();
   const writer = new ClipWriter(project, folder, { fps: opts.fps, maxSize: opts.maxSize });
   // Every clip path is claimed before the first is encoded: one holding a file of someone else stops the export now.
   const ownership = new ExportOwnership(folder, manifestName, writer.recordedClips());
   ownership.claim([...queue.map(({ clip }) => clip.relPath), manifestName(opts.format)]);
-  for (const [i, { clip, size }] of queue.entries()) {
-    throwIfCancelled(hooks.signal);
-    report(done / units, `Clip ${i + 1}/${queue.length}: ${clip.relPath}`);
-    const before = done;
-    const rec = await writer.write(clip, size, {
-      signal: hooks.signal,
-      onFrame: () => report(++done / units, `Clip ${i + 1}/${queue.length}: ${clip.relPath}`),
-      onClip: (c, reused) => hooks.onClip?.(c.relPath, reused),
-    });
-    done = before + (clip.scope === 'subchapter' ? clip.keyframes.length : 1);
-    records.set(clip.relPath, rec);
-  }
+  let clipsDone = 0;
+  const records = await writeClips(writer, queue, {
+    concurrency: hooks.concurrency,
+    signal: hooks.signal,
+    onFrame: () => report(++done / units, `Clip ${clipsDone + 1}/${queue.length}`),
+    onClip: (c, reused) => {
+      // A reused clip's keyframes and a joined clip count in one step.
+      if (reused || c.scope !== 'subchapter') done += c.scope === 'subchapter' ? c.keyframes.length : 1;
+      clipsDone++;
+      report(done / units, `Clip ${clipsDone}/${queue.length}: ${c.relPath}`);
+      hooks.onClip?.(c.relPath, reused);
+    },
+  });
   throwIfCancelled(hooks.signal);
   report(done / units, 'Writing data files');
 
   const dataFiles = WRITERS[opts.format]({ project, folder, films, clips: planned, clipsWritten: withClips, options: opts });
+  const dataRecords = dataFiles.filter((f) => !f.relPath.endsWith('.srt')).reduce((n, f) => n + f.records, 0);
+  if (dataRecords === 0) {
+    const leftOut = dataFiles.flatMap((f) => f.tokenBudget?.leftOut ?? []);
+    throw new AppError('export_empty', `Nothing to export: the data files would hold no records${leftOut.length > 0 ? ` (${leftOut.length} question(s) left out by the token budget; raise --max-tokens)` : ''}`, { format: opts.format });
+  }
+  const usage = usageLines(opts.format, opts);
+  dataFiles.push(readmeFile(opts.format, usage));
   ownership.claim(dataFiles.map((f) => f.relPath));
   const files: ExportedFile[] = [];
   for (const f of dataFiles) {
@@ -171,13 +192,15 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
       };
     }),
     counts: {
-      records: Object.fromEntries(dataFiles.filter((f) => !f.relPath.endsWith('.srt')).map((f) => [f.relPath, f.records])),
+      records: Object.fromEntries(dataFiles.filter((f) => !f.relPath.endsWith('.srt') && !f.relPath.startsWith('README.')).map((f) => [f.relPath, f.records])),
       clips: records.size,
       keyframesInClips: [...records.values()].reduce((n, r) => n + r.keyframes, 0),
       unrenderedFrames: stats.unrenderedFrames,
       excluded: stats.excluded,
     },
     stats,
+    ...(dataFiles.some((f) => f.tokenBudget) ? { tokenBudgets: dataFiles.flatMap((f) => (f.tokenBudget ? [f.tokenBudget] : [])) } : {}),
+    usage,
     files,
   };
   const manifestPath = folder.path(manifestName(opts.format));

@@ -1,4 +1,4 @@
-import type { ExportFormat, ExportOptions } from '../../shared/api/methods-export';
+import type { ExportFormat, ExportManifest, ExportOptions } from '../../shared/api/methods-export';
 import type { Project } from '../project/project';
 import type { FilmClips } from './clips';
 import type { ExportFolder } from './safe-paths';
@@ -29,6 +29,8 @@ export interface DataFile {
   content: string;
   /** Records (or entries) in the file, for the manifest. */
   records: number;
+  /** LLaMA-VID files: the token budget its records were fitted to (manifest `tokenBudgets`). */
+  tokenBudget?: NonNullable<ExportManifest['tokenBudgets']>[number];
 }
 
 /** Deterministic JSON text: callers build objects with a fixed key order; two-space indent, final newline. */

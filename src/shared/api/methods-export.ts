@@ -22,6 +22,15 @@ export const ExportOptions = z.object({
   fps: z.number().int().min(1).max(30).default(1),
   /** Longest clip side in pixels (the film's first picture sets the shape). */
   maxSize: z.number().int().min(16).max(4096).default(1024),
+  /** Encode clips even when frames have no finished render (their "not rendered yet" cards); refused otherwise. */
+  allowPlaceholders: z.boolean().default(false),
+  /** LLaMA-VID token budgets per training stage (`--model_max_length` of its stage 2 and 3 scripts). */
+  maxTokens: z.object({
+    /** llama_vid.json (short clips, stage 2). */
+    stage2: z.number().int().min(64).max(1_048_576).default(2048),
+    /** llama_vid_long*.json (long video, stage 3). */
+    stage3: z.number().int().min(64).max(1_048_576).default(65536),
+  }).strict().default({ stage2: 2048, stage3: 65536 }),
 }).strict();
 export type ExportOptions = z.output<typeof ExportOptions>;
 export type ExportOptionsInput = z.input<typeof ExportOptions>;
@@ -85,6 +94,20 @@ export const ExportManifest = z.object({
     excluded: Excluded,
   }),
   stats: DatasetStats,
+  /** Per LLaMA-VID data file: the stage budget, the estimate's facts, and the records split or left out to fit. */
+  tokenBudgets: z.array(z.object({
+    file: z.string(),
+    stage: z.string(),
+    route: z.enum(['mp4', 'pkl']),
+    maxTokens: z.number().int(),
+    visualTokensPerFrame: z.number().int(),
+    records: z.number().int(),
+    largestEstimate: z.number().int(),
+    split: z.array(z.object({ id: z.string(), parts: z.number().int() })),
+    leftOut: z.array(z.object({ id: z.string(), question: z.string(), estimate: z.number().int(), reason: z.string() })),
+  })).optional(),
+  /** How to train or evaluate with this folder (the same facts as its README.<format>.md). */
+  usage: z.array(z.string()).optional(),
   files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
 });
 export type ExportManifest = z.infer<typeof ExportManifest>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clipSubtitles, longVideoInputs, type FilmClips, type PlannedClip } from '../clips';
 import type { ExportFilm, ExportQa } from '../selection';
+import { estimateMp4Record, estimatePklRecord, roundsToTurns, splitRounds, VISUAL_TOKENS_PER_FRAME, type TokenEstimate, type Turn } from '../tokens';
 import { jsonText, type DataFile, type FormatContext } from '../types';
 
 /**
@@ -34,7 +35,11 @@ export const LlamaVidRecord = z.object({
 });
 export type LlamaVidRecord = z.infer<typeof LlamaVidRecord>;
 
-/** Long-video record: one per film; `inputs` is the subtitle-interleaved text (one <image> per keyframe). */
+/**
+ * Long-video record on the film clip; `inputs` is the subtitle-interleaved text (one <image> per
+ * keyframe). llama_vid_long.json names the mp4 (several rounds, split to the stage-3 budget);
+ * llama_vid_long_pkl.json names the features file and holds one question per record.
+ */
 export const LlamaVidLongRecord = z.object({
   id: z.string().min(1),
   video: LlamaVidRecord.shape.video,
@@ -42,19 +47,47 @@ export const LlamaVidLongRecord = z.object({
   inputs: z.string(),
 }).strict();
 
+/** Whole-conversation turns of a QA list (first human turn led by "<image>\n"). */
 export function conversation(qa: ExportQa[]): LlamaVidRecord['conversations'] {
-  return qa.flatMap((q, i) => [
-    { from: 'human' as const, value: i === 0 ? `${IMAGE_TOKEN}\n${q.question.trim()}` : q.question.trim() },
-    { from: 'gpt' as const, value: q.answer.trim() },
-  ]);
+  return roundsToTurns(qa);
+}
+
+type Budget = NonNullable<DataFile['tokenBudget']>;
+type LongRecord = z.infer<typeof LlamaVidLongRecord>;
+
+function newBudget(file: string, stage: 'stage2' | 'stage3', route: 'mp4' | 'pkl', maxTokens: number): Budget {
+  return { file, stage, route, maxTokens, visualTokensPerFrame: VISUAL_TOKENS_PER_FRAME, records: 0, largestEstimate: 0, split: [], leftOut: [] };
+}
+
+/**
+ * Records of one scope fitted to a budget: consecutive rounds per record (at most `maxRounds`), ids
+ * `<base>` when one record holds them all, `<base>_p01`, `<base>_p02`, … otherwise; rounds too long
+ * on their own are left out. Every record and left-out round is entered in `budget`.
+ */
+function fitted(base: string, qa: ExportQa[], budget: Budget, estimate: (turns: Turn[]) => TokenEstimate, maxRounds: number, why: string): { id: string; conversations: Turn[] }[] {
+  const { chunks, leftOut } = splitRounds(qa, budget.maxTokens, estimate, maxRounds);
+  for (const l of leftOut) {
+    budget.leftOut.push({ id: base, question: l.round.question.trim(), estimate: l.estimate.total, reason: `${l.estimate.total} estimated tokens (${l.estimate.visual} visual) exceed ${budget.maxTokens}; ${why}` });
+  }
+  if (chunks.length > 1 && maxRounds > 1) budget.split.push({ id: base, parts: chunks.length });
+  const width = Math.max(2, String(chunks.length).length);
+  return chunks.map((c, i) => {
+    budget.records++;
+    budget.largestEstimate = Math.max(budget.largestEstimate, c.estimate.total);
+    return { id: chunks.length === 1 ? base : `${base}_${maxRounds === 1 ? 'q' : 'p'}${String(i + 1).padStart(width, '0')}`, conversations: roundsToTurns(c.rounds) };
+  });
 }
 
 /** Records in story order per film: the film, then each chapter followed by its subchapters. */
-function filmRecords(film: ExportFilm, clips: FilmClips): LlamaVidRecord[] {
+function filmRecords(film: ExportFilm, clips: FilmClips, budget: Budget): LlamaVidRecord[] {
   const out: LlamaVidRecord[] = [];
   const add = (clip: PlannedClip | null | undefined, stem: string, qa: ExportQa[]) => {
     if (!clip || qa.length === 0) return;
-    out.push({ id: `${film.dirName}_${stem}`, video: clip.relPath, conversations: conversation(qa) });
+    const frames = clip.keyframes.length;
+    const why = `the ${frames}-frame clip alone costs ${frames * VISUAL_TOKENS_PER_FRAME} visual tokens per question (it is in llama_vid_long*.json)`;
+    for (const r of fitted(`${film.dirName}_${stem}`, qa, budget, (turns) => estimateMp4Record(turns, frames), Infinity, why)) {
+      out.push({ id: r.id, video: clip.relPath, conversations: r.conversations });
+    }
   };
   add(clips.film, 'film', film.qa);
   for (const ch of film.chapters) {
@@ -64,25 +97,47 @@ function filmRecords(film: ExportFilm, clips: FilmClips): LlamaVidRecord[] {
   return out;
 }
 
+/** Path of the features LLaMA-VID's extract_video_features_subtitles.py writes for a clip with --feat_dir videos. */
+export function featuresPath(clip: PlannedClip): string {
+  return clip.relPath.replace(/\.mp4$/, '.pkl');
+}
+
 export function writeLlamaVid(ctx: FormatContext): DataFile[] {
+  const { stage2, stage3 } = ctx.options.maxTokens;
+  const shortBudget = newBudget('llama_vid.json', 'stage2', 'mp4', stage2);
+  const longBudget = newBudget('llama_vid_long.json', 'stage3', 'mp4', stage3);
+  const pklBudget = newBudget('llama_vid_long_pkl.json', 'stage3', 'pkl', stage3);
   const records: LlamaVidRecord[] = [];
-  const long: z.infer<typeof LlamaVidLongRecord>[] = [];
+  const long: LongRecord[] = [];
+  const pkl: LongRecord[] = [];
   const files: DataFile[] = [];
   for (const film of ctx.films) {
     const clips = ctx.clips.get(film.id);
     if (!clips || !clips.film) continue;
-    records.push(...filmRecords(film, clips));
+    records.push(...filmRecords(film, clips, shortBudget));
     const allQa = [...film.qa, ...film.chapters.flatMap((c) => [...c.qa, ...c.subchapters.flatMap((s) => s.qa)])];
     if (allQa.length > 0) {
-      long.push({ id: `${film.dirName}_long`, video: clips.film.relPath, conversations: conversation(allQa), inputs: longVideoInputs(clips.film) });
+      const filmClip = clips.film;
+      const frames = filmClip.keyframes.length;
+      const inputs = longVideoInputs(filmClip);
+      const base = `${film.dirName}_long`;
+      // mp4 route: rounds split by budget (each human turn shows the whole film again); `inputs` kept.
+      for (const r of fitted(base, allQa, longBudget, (turns) => estimateMp4Record(turns, frames), Infinity, 'the film is too long for one question on this stage')) {
+        long.push({ id: r.id, video: filmClip.relPath, conversations: r.conversations, inputs });
+      }
+      // .pkl route: `inputs` replaces the one <image>, so one question per record.
+      for (const r of fitted(base, allQa, pklBudget, (turns) => estimatePklRecord(turns, inputs), 1, 'the film with its dialogue is too long for this stage')) {
+        pkl.push({ id: r.id, video: featuresPath(filmClip), conversations: r.conversations, inputs });
+      }
     }
     if (ctx.options.subtitles && ctx.clipsWritten) files.push(...subtitleFiles(clips));
   }
   for (const r of records) LlamaVidRecord.parse(r);
-  for (const r of long) LlamaVidLongRecord.parse(r);
+  for (const r of [...long, ...pkl]) LlamaVidLongRecord.parse(r);
   return [
-    { relPath: 'llama_vid.json', content: jsonText(records), records: records.length },
-    { relPath: 'llama_vid_long.json', content: jsonText(long), records: long.length },
+    { relPath: 'llama_vid.json', content: jsonText(records), records: records.length, tokenBudget: shortBudget },
+    { relPath: 'llama_vid_long.json', content: jsonText(long), records: long.length, tokenBudget: longBudget },
+    { relPath: 'llama_vid_long_pkl.json', content: jsonText(pkl), records: pkl.length, tokenBudget: pklBudget },
     ...files,
   ];
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PlannedClip } from '../clips';
+import { CLIPS_DIR, clipStem, type PlannedClip } from '../clips';
 import type { ExportQa } from '../selection';
 import { jsonText, type DataFile, type FormatContext } from '../types';
 import { subtitleFiles } from './llama-vid';
@@ -7,13 +7,21 @@ import { subtitleFiles } from './llama-vid';
 /**
  * Video-ChatGPT's quantitative benchmark files (quantitative_evaluation/README.md):
  * generic_qa.json and temporal_qa.json hold {video_name, Q, A}; consistency_qa.json holds
- * {video_name, Q1, Q2, A}. Videos resolve as <video_dir>/<video_name>.mp4, so video_name is the
- * clip path inside the export folder without its extension.
+ * {video_name, Q1, Q2, A}. Videos resolve as <video_dir>/<video_name>.mp4 and the scoring scripts
+ * write <output_dir>/<video_name>.json, so video_name is the clip's flat file stem (no "/") and
+ * --video_dir is the export folder's clips folder (VIDEO_DIR).
  */
 
-export const GenericEntry = z.object({ video_name: z.string().min(1), Q: z.string().min(1), A: z.string().min(1) }).strict();
+export const VIDEO_DIR = CLIPS_DIR;
+
+/** A name Video-ChatGPT can use as a file stem in any folder: no separators, NUL or control characters, no leading dot. */
+// eslint-disable-next-line no-control-regex
+export const FLAT_STEM = /^(?!\.)[^/\\\u0000-\u001f\u007f]+$/;
+
+const VideoName = z.string().regex(FLAT_STEM, 'flat file stem');
+export const GenericEntry = z.object({ video_name: VideoName, Q: z.string().min(1), A: z.string().min(1) }).strict();
 export const ConsistencyEntry = z.object({
-  video_name: z.string().min(1), Q1: z.string().min(1), Q2: z.string().min(1), A: z.string().min(1),
+  video_name: VideoName, Q1: z.string().min(1), Q2: z.string().min(1), A: z.string().min(1),
 }).strict();
 
 /** Questions about order in time: "when" questions and ones naming a before/after relation. */
@@ -25,10 +33,11 @@ export function isTemporal(q: ExportQa): boolean {
 
 /**
  * The second phrasing of a consistency pair: the same question restated as a request, which keeps
- * its meaning (Video-ChatGPT's own pairs are paraphrases written by annotators).
+ * its meaning (Video-ChatGPT's own pairs are paraphrases written by annotators). Whatever the
+ * question ends with ("?", ".", "!", or several) is replaced by one "?".
  */
 export function rephrase(question: string): string {
-  const q = question.trim().replace(/\?+$/, '');
+  const q = question.trim().replace(/[\s?.!…？。！]+$/u, '');
   return `Based on the video, answer this question: ${q.charAt(0).toLowerCase()}${q.slice(1)}?`;
 }
 
@@ -39,7 +48,7 @@ export function writeVideoChatgpt(ctx: FormatContext): DataFile[] {
   const files: DataFile[] = [];
   const add = (clip: PlannedClip | null | undefined, qa: ExportQa[]) => {
     if (!clip) return;
-    const videoName = clip.relPath.replace(/\.mp4$/, '');
+    const videoName = clipStem(clip.relPath);
     for (const q of qa) {
       const entry = { video_name: videoName, Q: q.question.trim(), A: q.answer.trim() };
       (isTemporal(q) ? temporal : generic).push(entry);
