@@ -107,7 +107,8 @@ describe('render and curation API over WebSocket', () => {
       expect(lines.total).toBe(sb.dialogue.length + 1);
       expect(lines.hits.every((h: any) => h.type === 'dialogue')).toBe(true);
 
-      expect(await ws.call('curation.history', { filmId: film.id })).toEqual({ undo: 'Reject 1 item', redo: null });
+      // Undo labels name the item as the storyboard numbers it, not by database id.
+      expect(await ws.call('curation.history', { filmId: film.id })).toEqual({ undo: expect.stringMatching(/^Reject frame \d+\.\d+\.\d+$/), redo: null });
       await ws.call('edits.undo', { filmId: film.id });
       await ws.call('edits.undo', { filmId: film.id });
       expect(await ws.call('curation.history', { filmId: film.id })).toEqual({ undo: 'Insert dialogue line', redo: 'Move dialogue line' });

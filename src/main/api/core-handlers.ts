@@ -5,6 +5,7 @@ import { importStoryJsFile } from '../import/story-js';
 import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, undo } from '../story/edits';
 import { deleteFilm } from '../story/film-writer';
+import { itemLabel } from '../story/item-label';
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, getStoryboardItems, listCharacters, listFilms,
 } from '../story/film-reader';
@@ -39,15 +40,15 @@ export const coreHandlers = {
   'characters.list': (ctx, { filmId }) => listCharacters(ctx.requireProject().db, filmId),
 
   'frames.update': (ctx, { frameId, ...fields }) => mutate(ctx.writer(), ({ db }) => {
-    editItem(db, { type: 'frame', id: frameId, values: defined(fields), label: `Edit frame ${frameId}` });
+    editItem(db, { type: 'frame', id: frameId, values: defined(fields), label: `Edit ${itemLabel(db, { type: 'frame', id: frameId })}` });
     return getFrame(db, frameId);
   }),
   'dialogue.update': (ctx, { id, ...fields }) => mutate(ctx.writer(), ({ db }) => {
-    editItem(db, { type: 'dialogue', id, values: defined(fields), label: `Edit dialogue line ${id}` });
+    editItem(db, { type: 'dialogue', id, values: defined(fields), label: `Edit ${itemLabel(db, { type: 'dialogue', id })}` });
     return getDialogueLine(db, id);
   }),
   'qa.update': (ctx, { id, ...fields }) => mutate(ctx.writer(), ({ db }) => {
-    editItem(db, { type: 'qa', id, values: defined(fields), label: `Edit QA pair ${id}` });
+    editItem(db, { type: 'qa', id, values: defined(fields), label: `Edit ${itemLabel(db, { type: 'qa', id })}` });
     return getQaPair(db, id);
   }),
   'review.set': (ctx, { items, state, note }) => {
@@ -65,5 +66,8 @@ export const coreHandlers = {
 
   'jobs.list': (ctx): Job[] => listJobs(ctx.requireProject().db),
   'jobs.cancel': (ctx, { jobId }) => ({ cancelled: ctx.jobs.cancel(jobId) }),
-  'jobs.resume': (ctx, { jobId }) => ({ resumed: ctx.jobs.resume(jobId) }),
+  'jobs.resume': (ctx, { jobId, useCurrentSettings }) => {
+    const resumed = ctx.jobs.resume(jobId, useCurrentSettings);
+    return { resumed, settings: ctx.jobs.describeSettings(jobId) };
+  },
 } satisfies Partial<HandlerMap>;

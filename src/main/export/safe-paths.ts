@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
+import { checkExportTarget } from './target-check';
 
 /**
  * Every file an export writes goes through here: names from the project (film titles, ids) are
@@ -96,6 +97,7 @@ export function checkExportFolder(outDir: string, projectDir: string): void {
     throw new AppError('export_inside_project',
       `${target} is inside the project folder ${project}; choose an export folder outside the project`, { outDir: target, project });
   }
+  checkExportTarget(outDir);
 }
 
 /** The export folder: holds every file of one export and nothing is written outside it. */
@@ -104,6 +106,8 @@ export class ExportFolder {
 
   constructor(dir: string) {
     if (!dir || dir.includes('\0')) throw new AppError('export_bad_folder', `Export folder ${JSON.stringify(dir)} is not a valid path`, { dir });
+    // Also here, so a job queued before this check existed (and resumed at start-up) is refused, not run.
+    checkExportTarget(dir);
     mkdirSync(resolve(dir), { recursive: true });
     this.root = realpathSync(resolve(dir));
   }

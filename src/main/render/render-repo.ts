@@ -3,6 +3,7 @@ import type { RenderInfo } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { mutate } from '../db/mutation';
 import { filmIdOf } from '../story/film-reader';
+import { returnFramesToReview } from '../story/review-return';
 
 /** Rows of the `render` table as the API shows them, and the keyframe choice. */
 
@@ -32,6 +33,7 @@ export function chooseKeyframe(db: Database.Database, renderId: number): RenderI
     if (row.status !== 'done') throw new AppError('render.not_done', `Render ${renderId} is ${row.status}, only finished renders can be the keyframe`, { renderId });
     db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(row.frame_id);
     db.prepare('UPDATE render SET is_keyframe = 1 WHERE id = ?').run(renderId);
+    if (row.is_keyframe !== 1) returnFramesToReview(db, [row.frame_id], 'keyframe changed');
     m.touch(filmIdOf(db, 'frame', row.frame_id), { type: 'frame', ids: [row.frame_id] }, { type: 'render', ids: [renderId] });
     return renderFromRow({ ...row, is_keyframe: 1 });
   });

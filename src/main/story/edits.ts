@@ -5,10 +5,16 @@ import {
 } from '../db/edit-log';
 import { mutate } from '../db/mutation';
 import { filmIdOf } from './film-reader';
+import { itemLabel } from './item-label';
 
 /** Curator edits of story items: field edits, review state, undo/redo (all through the edit log). */
 
 const TABLE_OF: Record<ItemRef['type'], Table> = { frame: 'frame', dialogue: 'dialogue_line', qa: 'qa_pair' };
+
+/** The fields an approval vouches for: changing one returns an approved item to review. */
+const CONTENT_FIELDS: Record<ItemRef['type'], readonly string[]> = {
+  frame: ['description', 'scene'], dialogue: ['text', 'speaker'], qa: ['question', 'answer'],
+};
 
 export interface FieldEdit {
   type: ItemRef['type'];
@@ -17,7 +23,10 @@ export interface FieldEdit {
   label: string;
 }
 
-/** Updates fields of one item. A frame whose description changes while it has a render turns stale. */
+/**
+ * Updates fields of one item. A frame whose description changes while it has a render turns stale; an approved
+ * item whose text changes returns to draft (Undo restores both).
+ */
 export function editItem(db: Database.Database, edit: FieldEdit): number {
   const table = TABLE_OF[edit.type];
   return mutate(db, (m) => {
@@ -27,6 +36,12 @@ export function editItem(db: Database.Database, edit: FieldEdit): number {
       const rendered = db.prepare("SELECT 1 FROM render WHERE frame_id = ? AND status = 'done' LIMIT 1").get(edit.id);
       const current = readValues(db, 'frame', edit.id, ['description']);
       if (rendered && current.description !== after.description) after.stale = 1;
+    }
+    // An approval is for the text the curator saw: changed text goes back to review in the same undoable edit.
+    const content = CONTENT_FIELDS[edit.type].filter((col) => col in after);
+    if (content.length > 0 && !('review_state' in after)) {
+      const current = readValues(db, table, edit.id, ['review_state', ...content]);
+      if (current.review_state === 'approved' && content.some((col) => current[col] !== after[col])) after.review_state = 'draft';
     }
     assertEditable(table, after);
     const before = readValues(db, table, edit.id, Object.keys(after));
@@ -71,7 +86,8 @@ export function setReview(db: Database.Database, items: ItemRef[], state: Review
         const before = readValues(db, table, ref.id, ['review_state', 'review_note', 'reviewed_at']);
         return { table, id: ref.id, before, after: { review_state: state, review_note: note, reviewed_at: now } };
       });
-      const label = `${state === 'approved' ? 'Approve' : state === 'rejected' ? 'Reject' : 'Reset'} ${refs.length} item${refs.length === 1 ? '' : 's'}`;
+      const verb = state === 'approved' ? 'Approve' : state === 'rejected' ? 'Reject' : 'Reset';
+      const label = `${verb} ${refs.length === 1 ? itemLabel(db, refs[0]) : `${refs.length} items`}`;
       m.edit(filmId, label, changes);
       for (const type of ['frame', 'dialogue', 'qa'] as const) {
         const ids = refs.filter((r) => r.type === type).map((r) => r.id);

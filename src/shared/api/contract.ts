@@ -114,7 +114,14 @@ const coreMethods = {
   'edits.redo': { input: z.object({ filmId: Id }).strict(), output: z.object({ edit: EditSummary.nullable() }) },
   'jobs.list': { input: Empty, output: z.array(Job) },
   'jobs.cancel': { input: z.object({ jobId: Id }).strict(), output: z.object({ cancelled: z.boolean() }) },
-  'jobs.resume': { input: z.object({ jobId: Id }).strict(), output: z.object({ resumed: z.boolean() }) },
+  /**
+   * Resumes a failed or cancelled job from its checkpoint with the settings it was queued with, or with the
+   * current settings (`useCurrentSettings`, kinds that capture settings: render.keyframes); `settings` says which.
+   */
+  'jobs.resume': {
+    input: z.object({ jobId: Id, useCurrentSettings: z.boolean().default(false) }).strict(),
+    output: z.object({ resumed: z.boolean(), settings: z.string().nullable() }),
+  },
 } as const;
 
 /**
