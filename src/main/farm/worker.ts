@@ -67,9 +67,11 @@ export class RenderWorker {
 
   constructor(options: WorkerOptions) {
     this.name = options.name ?? `${hostname()}-${process.pid}`;
+    // Options left undefined (flags not given) keep their defaults.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as WorkerOptions;
     this.opts = {
       provider: 'cpu', concurrency: 1, lockDurationMs: DEFAULT_LOCK_MS, stalledIntervalMs: DEFAULT_STALLED_MS,
-      heartbeatMs: 2_000, log: () => {}, ...options, device: options.device ?? null,
+      heartbeatMs: 2_000, log: () => {}, ...given, device: options.device ?? null,
     };
     this.provider = this.opts.provider;
   }

@@ -48,7 +48,13 @@ export function register(program: Command): void {
         concurrency: opts.concurrency, cacheDir: join(configDir(), 'cache', 'worker'),
         lockDurationMs: opts.lockMs, stalledIntervalMs: opts.stalledMs, log,
       });
-      await worker.start();
+      try {
+        await worker.start();
+      } catch (err) {
+        // Close the Redis clients already opened, or they keep the process alive after the error.
+        await worker.stop().catch(() => undefined);
+        throw err;
+      }
       if (opts.json) process.stdout.write(`${JSON.stringify({ event: 'ready', id: worker.id, name: worker.name, host: worker.host, modelsDir })}\n`);
       await new Promise<void>((stopped) => {
         const stop = () => {
