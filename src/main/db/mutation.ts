@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { EventBus } from '../app/event-bus';
 import { commitEdit, type Change } from './edit-log';
 import type { ChangedEntity, Touched } from './mutation-types';
+import { withWriteRetry } from './write-retry';
 
 export type { ChangedEntity, Touched } from './mutation-types';
 
@@ -55,19 +56,23 @@ const running = new WeakMap<Database.Database, Mutation>();
 /**
  * Runs `write` in a transaction and, after it committed, emits `data.changed` for what it touched.
  * Also accepts a bare database (a service called by a CLI command or a test): then nothing is emitted.
+ * The outermost write takes the write lock when it begins (BEGIN IMMEDIATE), so a write that reads first
+ * waits for another process's writer instead of failing on a stale snapshot; when the lock stays taken
+ * past the busy timeout it is tried again within a budget (`withWriteRetry`), then refused as `db_busy`.
  */
 export function mutate<T>(target: WriteTarget | Database.Database, write: (m: Mutation) => T): T {
   const { db, events } = 'prepare' in target ? { db: target, events: null } : target;
   const outer = running.get(db);
   if (outer) return db.transaction(() => write(outer))();
-  const m = new Mutation(db);
-  running.set(db, m);
-  let value: T;
-  try {
-    value = db.transaction(() => write(m))();
-  } finally {
-    running.delete(db);
-  }
+  const { value, m } = withWriteRetry(db, () => {
+    const m = new Mutation(db);
+    running.set(db, m);
+    try {
+      return { value: db.transaction(() => write(m)).immediate(), m };
+    } finally {
+      running.delete(db);
+    }
+  });
   for (const t of m.touched()) events?.emit('data.changed', t);
   return value;
 }

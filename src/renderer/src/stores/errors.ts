@@ -22,13 +22,22 @@ export function errorCode(err: unknown): string | null {
  * there, and clears its own sentence when a later call succeeds, never a confirmation.
  */
 export interface ErrorReporter {
-  /** Runs `call`; a failure is shown and gives `undefined`, a success clears the shown failure. */
+  /**
+   * Runs `call`; a failure is shown and gives `undefined`, a success clears the shown failure. A call refused
+   * with `db_busy` (another process is writing the project) is kept and sent again for up to ten minutes,
+   * with "Saving… another process is writing" shown meanwhile.
+   */
   attempt<T>(what: string, call: () => Promise<T>): Promise<T | undefined>;
   /** Shows a failure caught elsewhere (a call with its own control flow). */
   fail(what: string, err: unknown): void;
   /** Removes the failure this reporter showed, if it is still the one shown. */
   clear(): void;
 }
+
+/** Pauses before sending an edit refused with `db_busy` again (the server already waited up to 12 s each time). */
+const BUSY_RETRY_DELAYS_MS = [500, 2000, 5000];
+/** After this long the edit is reported as failed after all. */
+const BUSY_RETRY_FOR_MS = 10 * 60_000;
 
 export function errorReporter(field: Ref<string | null>): ErrorReporter {
   let shown: string | null = null;
@@ -40,13 +49,22 @@ export function errorReporter(field: Ref<string | null>): ErrorReporter {
     shown = null;
   }
   async function attempt<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const result = await call();
-      clear();
-      return result;
-    } catch (err) {
-      fail(what, err);
-      return undefined;
+    const started = Date.now();
+    for (let tries = 0; ; tries++) {
+      try {
+        const result = await call();
+        clear();
+        return result;
+      } catch (err) {
+        // Another process holds the project's write lock (a CLI import): keep the edit and send it again.
+        if (errorCode(err) === 'db_busy' && Date.now() - started < BUSY_RETRY_FOR_MS) {
+          field.value = shown = `Saving… another process is writing to the project; will ${what} again in a moment`;
+          await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_DELAYS_MS[Math.min(tries, BUSY_RETRY_DELAYS_MS.length - 1)]));
+          continue;
+        }
+        fail(what, err);
+        return undefined;
+      }
     }
   }
   return { attempt, fail, clear };
