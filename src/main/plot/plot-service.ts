@@ -12,6 +12,7 @@ import {
   createPlotFilm, filmsWithUnfinishedNodes, filmUsage, listNodes, markForRegeneration, readPlotFilm, requeueFailed, updatePlotFilm,
   type FilmUsage,
 } from './tree-store';
+import { mutate } from '../db/mutation';
 
 /** What the API handlers and the CLI call: create films, expand further, regenerate, all as one job. */
 
@@ -30,8 +31,8 @@ export function createFilms(db: Database.Database, req: NewFilmsRequest): number
   const settings = resolveProvider(db, req.provider);
   const pinned = { baseUrl: settings.baseUrl, model: settings.model, temperature: settings.temperature, ...req.provider };
   const templates = activeTemplateIds(db);
-  return db.transaction(() => themes.map((theme) =>
-    createPlotFilm(db, theme, { breadth, provider: pinned, templates }, req.expandUntil ?? 3)))();
+  return mutate(db, () => themes.map((theme) =>
+    createPlotFilm(db, theme, { breadth, provider: pinned, templates }, req.expandUntil ?? 3)));
 }
 
 export function startFilms(db: Database.Database, jobs: JobRunner, req: NewFilmsRequest): { filmIds: number[]; job: Job } {

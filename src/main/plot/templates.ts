@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { AppError } from '../../shared/errors';
 import { readProjectSetting, writeProjectSetting } from './settings';
+import { mutate } from '../db/mutation';
 
 /**
  * Our prompt templates for the three expansion levels, written after the structure the DreamFrame
@@ -127,14 +128,14 @@ export function activeTemplateIds(db: Database.Database): Record<Level, number> 
 
 /** Saves an edited template as the project's next version for that level and makes it active. */
 export function saveTemplate(db: Database.Database, level: Level, text: TemplateText): StoredTemplate {
-  return db.transaction(() => {
+  return mutate(db, () => {
     const n = (db.prepare<unknown[], { n: number }>(
         'SELECT count(*) AS n FROM plot_template WHERE level = ? AND builtin = 0').get(level)!).n;
     const id = Number(db.prepare(`INSERT INTO plot_template (level, version, system_text, user_text) VALUES (?, ?, ?, ?)`)
       .run(level, `custom-${n + 1}`, text.system, text.user).lastInsertRowid);
     writeProjectSetting(db, `template.level${level}`, id);
     return getTemplate(db, id);
-  })();
+  });
 }
 
 /** Makes the built-in template active again (edited versions stay for the nodes that used them). */

@@ -8,6 +8,7 @@ import { Breadth, type Level1Answer, type Level2Answer, type Level3Answer, type 
 import { ProviderOverrides } from './settings';
 import type { Level } from './templates';
 import { redactJson, redactSecrets } from '../util/redact-secrets';
+import { mutate } from '../db/mutation';
 
 /**
  * Persistence of a generated film: plot_film (breadth, pinned provider fields, template ids),
@@ -51,14 +52,14 @@ const qaPos = {
 };
 
 export function createPlotFilm(db: Database.Database, theme: string, config: PlotFilmConfig, expandUntil: Level): number {
-  return db.transaction(() => {
+  return mutate(db, () => {
     const filmId = Number(stmt(db, `INSERT INTO film (theme, source, generation_json) VALUES (?, 'llm', ?)`)
       .run(theme, JSON.stringify({ generator: 'dreamframe-plot', breadth: config.breadth })).lastInsertRowid);
     stmt(db, 'INSERT INTO plot_film (film_id, config_json, expand_until) VALUES (?, ?, ?)')
       .run(filmId, JSON.stringify(config), expandUntil);
     insertNodeIfMissing(db, filmId, 1);
     return filmId;
-  })();
+  });
 }
 
 export function readPlotFilm(db: Database.Database, filmId: number): PlotFilm {
@@ -109,7 +110,7 @@ export function requeueFailed(db: Database.Database, filmId: number): number {
 /** Marks a node (and, on request, every node below it) to be generated again. */
 export function markForRegeneration(db: Database.Database, filmId: number, key: string, children: boolean): number {
   const node = getNode(db, filmId, key);
-  return db.transaction(() => {
+  return mutate(db, () => {
     let n = stmt(db, `UPDATE plot_node SET status = 'pending' WHERE id = ?`).run(node.id).changes;
     if (children) {
       const below = node.level === 1 ? `level > 1`
@@ -117,7 +118,7 @@ export function markForRegeneration(db: Database.Database, filmId: number, key: 
       if (below) n += stmt(db, `UPDATE plot_node SET status = 'pending' WHERE film_id = ? AND ${below}`).run(filmId).changes;
     }
     return n;
-  })();
+  });
 }
 
 export interface NodeMeta {
@@ -173,7 +174,7 @@ export const lookalikeDescriptor = (c: { gender: string; lookalike: string; colo
   `a ${c.gender} looks like ${c.lookalike} in ${c.color}`;
 
 export function commitLevel1(db: Database.Database, filmId: number, nodeId: number, a: Level1Answer, meta: NodeMeta, raw: string): void {
-  db.transaction(() => {
+  mutate(db, () => {
     stmt(db, `UPDATE film SET title = ?, overview = ?, style_description = ?, style_keyword = ?, locations_json = ?,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
       .run(a.title, a.overview, a.styleDescription, a.styleKeyword, JSON.stringify(a.locations), filmId);
@@ -191,7 +192,7 @@ export function commitLevel1(db: Database.Database, filmId: number, nodeId: numb
     });
     stmt(db, 'DELETE FROM plot_node WHERE film_id = ? AND level > 1 AND chapter_pos >= ?').run(filmId, a.chapters.length);
     finishNode(db, nodeId, 'done', meta, raw, a, null);
-  })();
+  });
 }
 
 function chapterId(db: Database.Database, filmId: number, c: number): number {
@@ -208,7 +209,7 @@ function subchapterId(db: Database.Database, chId: number, s: number): number {
 
 export function commitLevel2(db: Database.Database, filmId: number, node: NodeRow, a: Level2Answer, meta: NodeMeta, raw: string): number[] {
   const c = node.chapter_pos!;
-  return db.transaction(() => {
+  return mutate(db, () => {
     const chId = chapterId(db, filmId, c);
     const ids = upsertByPosition(db, 'subchapter', 'chapter_id', chId, a.subchapters);
     replaceQa(db, filmId, 'chapter', chId, null, qaPos.level2(c), a.qa);
@@ -217,13 +218,13 @@ export function commitLevel2(db: Database.Database, filmId: number, node: NodeRo
       .run(filmId, c, a.subchapters.length);
     finishNode(db, node.id, 'done', meta, raw, a, null);
     return ids;
-  })();
+  });
 }
 
 export function commitLevel3(db: Database.Database, filmId: number, node: NodeRow, a: Level3Answer, meta: NodeMeta, raw: string): number {
   const c = node.chapter_pos!;
   const s = node.subchapter_pos!;
-  return db.transaction(() => {
+  return mutate(db, () => {
     const chId = chapterId(db, filmId, c);
     const subId = subchapterId(db, chId, s);
     stmt(db, 'DELETE FROM frame WHERE subchapter_id = ?').run(subId);
@@ -242,7 +243,7 @@ export function commitLevel3(db: Database.Database, filmId: number, node: NodeRo
     a.qa.forEach((qa, q) => replaceQa(db, filmId, 'subchapter', chId, subId, qaPos.level3(c, s, q), qa));
     finishNode(db, node.id, 'done', meta, raw, a, null);
     return subId;
-  })();
+  });
 }
 
 export interface FilmUsage { requests: number; promptTokens: number; completionTokens: number }

@@ -12,6 +12,7 @@ import { setRenderSettings } from '../render/settings';
 import type { StyleEmbedding } from './embedding';
 import { readEmbeddingFile, writeEmbeddingFile } from './formats/index';
 import { listStyleImages } from './preprocess';
+import { mutate } from '../db/mutation';
 
 /**
  * A film's style in the project: one `style` row (keyword = the film's style keyword), its images as
@@ -169,11 +170,11 @@ export function useEmbedding(project: Project, filmId: number, embeddingId: numb
     if (!row) throw new AppError('not_found', `No embedding ${embeddingId} in the style of film ${filmId}`, { filmId, embeddingId });
     file = join(project.assetsDir, row.rel_path);
   }
-  db.transaction(() => {
+  mutate(db, () => {
     if (styleId !== null) db.prepare('UPDATE embedding SET active = (id = ?) WHERE style_id = ?').run(embeddingId ?? -1, styleId);
     // Stored relative to the project folder, so the setting survives moving or copying the project.
     setRenderSettings(db, filmId, { embedding: embeddingSettingValue(project, file) });
-  })();
+  });
   return { activeEmbeddingId: embeddingId, renderEmbedding: file };
 }
 
