@@ -38,8 +38,10 @@ describe('keymap', () => {
   it('turns storyboard key presses into their actions', () => {
     const map = defaultKeymap();
     const key = (k: string, mods: Parameters<typeof press>[1] = {}) => actionFor(map, 'storyboard', keyName(press(k, mods)));
-    expect(key('j')).toBe('nextFrame');
-    expect(key('ArrowUp')).toBe('prevFrame');
+    expect(key('j')).toBe('rowDown');
+    expect(key('ArrowUp')).toBe('rowUp');
+    expect(key('l')).toBe('nextFrame');
+    expect(key('ArrowLeft')).toBe('prevFrame');
     expect(key('PageDown')).toBe('nextChapter');
     expect(key(']')).toBe('nextSubchapter');
     expect(key('End')).toBe('lastFrame');
@@ -72,7 +74,7 @@ describe('keymap', () => {
   it('resolves a key in the active scope and the scopes enclosing it, never in a scope behind it', () => {
     const map = defaultKeymap();
     // The dock is inside the storyboard: both its keys and the storyboard's act.
-    expect(actionFor(map, 'dock', 'j')).toBe('nextFrame');
+    expect(actionFor(map, 'dock', 'j')).toBe('rowDown');
     expect(actionFor(map, 'dock', 'Shift+a')).toBe('approveSelection');
     expect(actionFor(map, 'dock', '?')).toBe('toggleHelp');
     expect(actionFor(map, 'dock', 'Escape')).toBe('closeDetail');
@@ -117,9 +119,9 @@ describe('keymap', () => {
     expect(same.ok).toBe(false);
     if (!same.ok) expect(same.error).toContain('Select / unselect the focused frame');
     // A dock key that the storyboard around it already uses.
-    const enclosing = bind(map, 'openViewer', 'j');
+    const enclosing = bind(map, 'openViewer', 'l');
     expect(enclosing.ok).toBe(false);
-    if (!enclosing.ok) expect(enclosing.error).toMatch(/j already does “Next frame” \(Storyboard\)/);
+    if (!enclosing.ok) expect(enclosing.error).toMatch(/l already does “Next frame \(the card to the right in the grid\)” \(Storyboard\)/);
     // A global key that an inner scope already uses would never reach its action there.
     expect(bind(map, 'toggleHelp', 'Shift+x').ok).toBe(false);
     expect(bind(map, 'closeDialog', '?').ok).toBe(false);
@@ -133,7 +135,7 @@ describe('keymap', () => {
     // A free key, and rebinding an action to the key it already has, are fine.
     const free = bind(map, 'openViewer', 'Shift+v');
     expect(free.ok && free.map.openViewer).toEqual(['Shift+v']);
-    expect(bind(map, 'nextFrame', 'j').ok).toBe(true);
+    expect(bind(map, 'rowDown', 'j').ok).toBe(true);
   });
 
   it('keeps a remapped key across a reload and falls back to the defaults on bad entries', () => {
@@ -157,7 +159,7 @@ describe('keymap', () => {
     // Written by hand (or by an older version that let a curation key take a storyboard key).
     storage.setItem(STORAGE_KEY, JSON.stringify({ openViewer: ['j', 'Shift+v'], toggleHelp: ['x'] }));
     const map = loadKeymap(storage);
-    expect(map.nextFrame).toEqual(['ArrowDown', 'ArrowRight', 'j']);
+    expect(map.rowDown).toEqual(['ArrowDown', 'j']);
     expect(map.openViewer).toEqual(['Shift+v']);
     // toggleHelp comes first in the table, so it keeps "x" and the dock's toggleSelect loses it.
     expect(map.toggleHelp).toEqual(['x']);
@@ -170,7 +172,7 @@ describe('keymap', () => {
     const map = loadKeymap(storage);
     expect(map.openViewer).toEqual(['x']);
     expect(map.toggleSelect).toEqual([]);
-    expect(map.nextFrame).toEqual(['ArrowDown', 'ArrowRight', 'j']);
+    expect(map.rowDown).toEqual(['ArrowDown', 'j']);
   });
 
   it('generates the help sheet from the keymap: every scope, every action, current keys', () => {
@@ -183,7 +185,8 @@ describe('keymap', () => {
     const row = (scope: Scope, action: ActionId) => sheet.find((s) => s.scope === scope)!.rows.find((r) => r.action === action)!;
     expect(row('dock', 'openViewer').keys).toEqual(['Shift+V']);
     expect(row('dock', 'togglePanel')).toMatchObject({ label: 'Show / hide the curation panel', keys: ['c'] });
-    expect(row('storyboard', 'nextFrame').keys).toEqual(['↓', '→', 'j']);
+    expect(row('storyboard', 'nextFrame').keys).toEqual(['→', 'l']);
+    expect(row('storyboard', 'rowDown').keys).toEqual(['↓', 'j']);
     expect(row('storyboard', 'redo').keys).toEqual(['Ctrl+Shift+Z', 'Ctrl+Y']);
     expect(row('dialog', 'closeDialog').keys).toEqual(['Esc']);
     expect(row('global', 'toggleHelp').keys).toEqual(['?']);

@@ -2,13 +2,14 @@ import type { AreaHandlers } from '../api/handler-types';
 import { undoRedoLabels } from '../db/edit-log';
 import { mutate } from '../db/mutation';
 import { getDialogueLine, getFrame } from '../story/film-reader';
+import { framesMatching, framesWithFailedRender, requireFilm } from './frame-filters';
 import { searchFilm } from './search';
 import { deleteDialogue, deleteFrame, insertDialogue, insertFrame, moveDialogue, moveFrame } from './structure-edits';
 
 /** Handlers of the curation.* methods (contract: src/shared/api/methods-curation.ts). */
 export const curationHandlers: AreaHandlers<
   'curation.insertFrame' | 'curation.deleteFrame' | 'curation.moveFrame' | 'curation.insertDialogue'
-  | 'curation.deleteDialogue' | 'curation.moveDialogue' | 'curation.search' | 'curation.history'> = {
+  | 'curation.deleteDialogue' | 'curation.moveDialogue' | 'curation.search' | 'curation.history' | 'curation.frameFilters'> = {
   'curation.insertFrame': (ctx, input) => mutate(ctx.writer(), ({ db }) => getFrame(db, insertFrame(db, input).frameId)),
   'curation.deleteFrame': (ctx, { frameId }) => mutate(ctx.writer(), ({ db }) => {
     deleteFrame(db, frameId);
@@ -28,5 +29,10 @@ export const curationHandlers: AreaHandlers<
     return getDialogueLine(db, id);
   }),
   'curation.search': (ctx, { filmId, query, state, type, limit }) => searchFilm(ctx.requireProject().db, filmId, query, state, limit, type),
+  'curation.frameFilters': (ctx, { filmId, query }) => {
+    const db = ctx.requireProject().db;
+    requireFilm(db, filmId);
+    return { failedRender: framesWithFailedRender(db, filmId), textMatches: query.trim() ? framesMatching(db, filmId, query) : null };
+  },
   'curation.history': (ctx, { filmId }) => undoRedoLabels(ctx.requireProject().db, filmId),
 };

@@ -24,7 +24,7 @@ export const renderHandlers: AreaHandlers<
     });
     return renderSettingsView(next);
   },
-  'render.start': (ctx, { filmId, scope, seed, onlyMissing }) => {
+  'render.start': (ctx, { filmId, scope, seed, variants, onlyMissing }) => {
     const db = ctx.requireProject().db;
     const settings = getRenderSettings(db, filmId);
     if (!settings.model) {
@@ -38,7 +38,10 @@ export const renderHandlers: AreaHandlers<
     if (seed !== undefined && frames.length !== 1) {
       throw new AppError('invalid_input', `seed: an explicit seed is for re-rendering one frame, the scope has ${frames.length}`, { seed });
     }
-    const job = ctx.jobs.enqueue(RENDER_JOB, { filmId, scope, seed, onlyMissing, settings }, filmId);
+    if (variants !== undefined && frames.length !== 1) {
+      throw new AppError('invalid_input', `variants: a number of variants is for re-rendering one frame, the scope has ${frames.length}`, { variants });
+    }
+    const job = ctx.jobs.enqueue(RENDER_JOB, { filmId, scope, seed, onlyMissing, settings: variants === undefined ? settings : { ...settings, variants } }, filmId);
     return { jobId: job.id };
   },
   'render.prompt': (ctx, { frameId }) => {

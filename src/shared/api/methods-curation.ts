@@ -58,6 +58,14 @@ export const curationMethods = {
     }).strict(),
     output: z.object({ hits: z.array(SearchHit), total: z.number().int() }),
   },
+  /**
+   * What the storyboard's filters take from the database: the frames whose last render attempt failed and,
+   * for a query, the frames whose description, scene, lines or QA hold every word of it (in any order).
+   */
+  'curation.frameFilters': {
+    input: z.object({ filmId: Id, query: text(500).default('') }).strict(),
+    output: z.object({ failedRender: z.array(Id), textMatches: z.array(Id).nullable() }),
+  },
   'curation.history': {
     input: z.object({ filmId: Id }).strict(),
     output: z.object({ undo: z.string().nullable(), redo: z.string().nullable() }),

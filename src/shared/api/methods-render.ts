@@ -121,6 +121,11 @@ export const renderMethods = {
       filmId: Id,
       scope: RenderScope,
       seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+      /**
+       * Images for each frame in this job instead of the film's `variants` setting (single frame only): with `seed`,
+       * a re-render with N new seeds (seed + v × 100003); variant 0 becomes the keyframe, the others stay to compare.
+       */
+      variants: renderSettingFields.variants.optional(),
       /** Skip frames whose keyframe is rendered and not stale. */
       onlyMissing: z.boolean().default(false),
     }).strict(),

@@ -8,7 +8,7 @@
  */
 
 /** Where a key acts. A scope also has the keys of the scopes that enclose it. */
-export type Scope = 'global' | 'storyboard' | 'dock' | 'viewer' | 'dialog';
+export type Scope = 'global' | 'storyboard' | 'dock' | 'viewer' | 'compare' | 'dialog';
 
 export interface ScopeInfo { label: string; parent: Scope | null; modal: boolean }
 
@@ -22,19 +22,22 @@ export const SCOPES: Readonly<Record<Scope, ScopeInfo>> = {
   storyboard: { label: 'Storyboard', parent: 'global', modal: false },
   dock: { label: 'Curation', parent: 'storyboard', modal: false },
   viewer: { label: 'Full-size viewer', parent: 'global', modal: true },
+  compare: { label: 'Compare variants', parent: 'global', modal: true },
   dialog: { label: 'Dialogs', parent: 'global', modal: true },
 };
 
 /** Help-sheet order. */
-export const SCOPE_ORDER: readonly Scope[] = ['global', 'storyboard', 'dock', 'viewer', 'dialog'];
+export const SCOPE_ORDER: readonly Scope[] = ['global', 'storyboard', 'dock', 'viewer', 'compare', 'dialog'];
 
 export interface KeyAction { id: string; scope: Scope; label: string; keys: readonly string[] }
 
 export const ACTIONS = [
   { id: 'toggleHelp', scope: 'global', label: 'Show / hide this help', keys: ['?'] },
 
-  { id: 'nextFrame', scope: 'storyboard', label: 'Next frame', keys: ['ArrowDown', 'ArrowRight', 'j'] },
-  { id: 'prevFrame', scope: 'storyboard', label: 'Previous frame', keys: ['ArrowUp', 'ArrowLeft', 'k'] },
+  { id: 'nextFrame', scope: 'storyboard', label: 'Next frame (the card to the right in the grid)', keys: ['ArrowRight', 'l'] },
+  { id: 'prevFrame', scope: 'storyboard', label: 'Previous frame (the card to the left in the grid)', keys: ['ArrowLeft', 'h'] },
+  { id: 'rowDown', scope: 'storyboard', label: 'Frame below (the next frame in the list)', keys: ['ArrowDown', 'j'] },
+  { id: 'rowUp', scope: 'storyboard', label: 'Frame above (the previous frame in the list)', keys: ['ArrowUp', 'k'] },
   { id: 'nextSubchapter', scope: 'storyboard', label: 'Next subchapter', keys: [']'] },
   { id: 'prevSubchapter', scope: 'storyboard', label: 'Previous subchapter (or start of this one)', keys: ['['] },
   { id: 'nextChapter', scope: 'storyboard', label: 'Next chapter', keys: ['PageDown', '}'] },
@@ -49,6 +52,11 @@ export const ACTIONS = [
   { id: 'editDescription', scope: 'storyboard', label: 'Edit description of focused frame', keys: ['e'] },
   { id: 'undo', scope: 'storyboard', label: 'Undo last edit', keys: ['Ctrl+z'] },
   { id: 'redo', scope: 'storyboard', label: 'Redo', keys: ['Ctrl+Shift+z', 'Ctrl+y'] },
+  { id: 'toggleGrid', scope: 'storyboard', label: 'Switch between list and grid', keys: ['g'] },
+  { id: 'zoomIn', scope: 'storyboard', label: 'Larger grid thumbnails', keys: ['+', '='] },
+  { id: 'zoomOut', scope: 'storyboard', label: 'Smaller grid thumbnails', keys: ['-'] },
+  { id: 'compareVariants', scope: 'storyboard', label: 'Compare the focused frame\'s variants', keys: ['Shift+w'] },
+  { id: 'clearFilters', scope: 'storyboard', label: 'Clear the storyboard filters', keys: ['Shift+Escape'] },
 
   { id: 'togglePanel', scope: 'dock', label: 'Show / hide the curation panel', keys: ['c'] },
   { id: 'toggleJobs', scope: 'dock', label: 'Show / hide the jobs view', keys: ['Shift+j'] },
@@ -68,6 +76,14 @@ export const ACTIONS = [
   { id: 'renderSubchapter', scope: 'dock', label: 'Render the focused frame\'s subchapter', keys: ['Shift+b'] },
 
   { id: 'closeViewer', scope: 'viewer', label: 'Close the full-size viewer', keys: ['Escape'] },
+
+  { id: 'chooseVariant1', scope: 'compare', label: 'Make variant 1 the keyframe', keys: ['1'] },
+  { id: 'chooseVariant2', scope: 'compare', label: 'Make variant 2 the keyframe', keys: ['2'] },
+  { id: 'chooseVariant3', scope: 'compare', label: 'Make variant 3 the keyframe', keys: ['3'] },
+  { id: 'chooseVariant4', scope: 'compare', label: 'Make variant 4 the keyframe', keys: ['4'] },
+  { id: 'compareZoomIn', scope: 'compare', label: 'Zoom in', keys: ['+', '='] },
+  { id: 'compareZoomOut', scope: 'compare', label: 'Zoom out', keys: ['-'] },
+  { id: 'closeCompare', scope: 'compare', label: 'Close the comparison', keys: ['Escape'] },
 
   { id: 'closeDialog', scope: 'dialog', label: 'Close the dialog (or this help)', keys: ['Escape'] },
 ] as const satisfies readonly KeyAction[];

@@ -4,6 +4,7 @@ import type { EventPayload } from '@shared/api/contract';
 import type { Frame, ReviewState, Storyboard } from '@shared/api/entities';
 import { api, apiSetup } from '../api/current';
 import { buildStoryIndex, moveFocus, type FrameRow, type Move, type StoryIndex } from '../storyboard/rows';
+import { narrowIndex, type FrameView } from '../storyboard/filters';
 import { errorCode, errorReporter } from './errors';
 import { addEvent, applyItems, emptyWork, hasWork, PATCH_LIMIT, workSize, type RefreshWork } from './storyboard-patch';
 import { ownedSubscriptions } from './subscriptions';
@@ -34,7 +35,10 @@ export const useStoryboardStore = defineStore('storyboard', () => {
   const focused = ref(0);
   const detailOpen = ref(false);
 
-  const index = computed<StoryIndex>(() => (board.value ? buildStoryIndex(board.value) : EMPTY_INDEX));
+  /** The whole film; `index` is what is shown: narrowed by the storyboard's filters (stores/filters.ts sets `view`). */
+  const fullIndex = computed<StoryIndex>(() => (board.value ? buildStoryIndex(board.value) : EMPTY_INDEX));
+  const view = shallowRef<FrameView | null>(null);
+  const index = computed<StoryIndex>(() => narrowIndex(fullIndex.value, view.value));
   const frameCount = computed(() => index.value.frameRows.length);
   const focusedRow = computed<FrameRow | null>(() => {
     const rowIndex = index.value.frameRows[focused.value];
@@ -143,6 +147,14 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
   }
 
+  /** Shows only these frames (null: all), keeping the focus on the same frame when it stays shown. */
+  function setView(next: FrameView | null): void {
+    const focusedId = focusedRow.value?.frame.id;
+    view.value = next;
+    const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
+    focused.value = ordinal ?? 0;
+  }
+
   function close(): void {
     loadSeq++;
     pending = emptyWork();
@@ -208,7 +220,7 @@ export const useStoryboardStore = defineStore('storyboard', () => {
   );
 
   return {
-    filmId, board, loading, error, notice, focused, detailOpen, index, frameCount, focusedRow,
-    open, reload, close, onDataChanged, move, focusOrdinal, setReview, updateDescription, undoRedo,
+    filmId, board, loading, error, notice, focused, detailOpen, index, fullIndex, view, frameCount, focusedRow,
+    open, setView, reload, close, onDataChanged, move, focusOrdinal, setReview, updateDescription, undoRedo,
   };
 });
