@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import sharp from 'sharp';
 import type { ItemRef, ReviewState } from '../../src/shared/api/entities';
 import type { Project } from '../../src/main/project/project';
 import { setReview } from '../../src/main/story/edits';
+import { storeImage, type StoredImage } from '../../src/main/render/image-store';
 import { probeClip, type ProbeResult } from '../../src/main/export/ffmpeg';
 import { dreamframeFixtureDir } from '../support/paths';
 
@@ -31,4 +33,22 @@ export function approveAll(p: Project, filmId: number): void {
 /** ffprobe with a full decode, so the frame count is what a decoder really sees. */
 export function probe(file: string): Promise<ProbeResult> {
   return probeClip(file, true);
+}
+
+/**
+ * Gives every frame of a film a finished keyframe: a small solid-colour PNG through the image store
+ * (colour from the frame's position), recorded as a render job would. Cheap stand-in for real renders.
+ */
+export async function solidKeyframes(p: Project, filmId: number, size = 16): Promise<void> {
+  const frames = itemIds(p, filmId, 'frame');
+  const pngs = new Map<number, StoredImage>();
+  const insert = p.db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, is_keyframe) VALUES (?, 0, 'done', ?, 0, 'test', 1)`);
+  for (const [i, frameId] of frames.entries()) {
+    const shade = i % 16;
+    if (!pngs.has(shade)) {
+      const png = await sharp({ create: { width: size, height: size, channels: 3, background: { r: shade * 16, g: 255 - shade * 16, b: 128 } } }).png().toBuffer();
+      pngs.set(shade, await storeImage(p, png, 'image/png'));
+    }
+    insert.run(frameId, pngs.get(shade)!.sha256);
+  }
 }

@@ -9,6 +9,7 @@ import * as project from './project';
 import * as quality from './quality';
 import * as renderFilm from './render-film';
 import * as render from './render';
+import * as review from './review';
 import * as serve from './serve';
 import * as style from './style';
 import * as worker from './worker';
@@ -30,6 +31,7 @@ export const commandModules: CommandModule[] = [
   quality,
   render,
   renderFilm,
+  review,
   serve,
   style,
   worker,

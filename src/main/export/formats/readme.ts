@@ -26,7 +26,7 @@ export function usageLines(format: ExportFormat, opts: ExportOptions): string[] 
         'generic_qa.json feeds evaluate_benchmark_1_correctness, _2_detailed_orientation and _3_context; temporal_qa.json feeds _4_temporal; consistency_qa.json feeds _5_consistency.',
       ];
     case 'story-js':
-      return ['story_js/<film>.json: DreamFrame story_js films; import them with `dreamframe import --story-js <file>` (add --as-new to import a film already in the project again).'];
+      return ['story_js/<film>.json: DreamFrame story_js films; import them with `dreamframe import <file> --project <dir>` (add --as-new to import a film the project already has).'];
     case 'jsonl':
       return ['qa.jsonl: one QA pair per line with its film, scope and (with clips) its clip path relative to this folder.'];
   }
