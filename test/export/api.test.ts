@@ -57,6 +57,12 @@ describe('export API over WebSocket', () => {
     }
     const withDrafts = await call('export.stats', { includeDrafts: true });
     expect(withDrafts.qaPairs.total).toBe(stats.qaPairs.total);
+    // The dialog's decision before exporting (#17 defect 7) uses the same selection as the statistics.
+    const preflight = await call('export.preflight', { format: 'llama-vid' });
+    expect(preflight).toMatchObject({
+      frames: stats.frames, unrenderedFrames: stats.unrenderedFrames, staleFrames: 0, dialogueLines: stats.dialogueLines,
+      qaPairs: stats.qaPairs.total, excluded: stats.excluded, emptyReason: null,
+    });
   });
 
   it('runs an export job with progress events and returns its manifest', async () => {

@@ -20,9 +20,9 @@ const EDITABLE: Record<Table, readonly string[]> = {
   // Outline rows: what the next plot level expands.
   chapter: ['title', 'scene', 'summary'],
   subchapter: ['title', 'scene', 'summary'],
-  frame: ['description', 'scene', 'stale', 'review_state', 'review_note', 'reviewed_at'],
-  dialogue_line: ['text', 'speaker', 'after_frame', 'seq', 'review_state', 'review_note', 'reviewed_at'],
-  qa_pair: ['question', 'answer', 'kind', 'review_state', 'review_note', 'reviewed_at'],
+  frame: ['description', 'scene', 'stale', 'review_state', 'review_note', 'reviewed_at', 'review_reason'],
+  dialogue_line: ['text', 'speaker', 'after_frame', 'seq', 'review_state', 'review_note', 'reviewed_at', 'review_reason'],
+  qa_pair: ['question', 'answer', 'kind', 'review_state', 'review_note', 'reviewed_at', 'review_reason'],
   // Renders are only ever inserted or deleted with their frame, never updated by an edit.
   render: [],
 };

@@ -2,12 +2,14 @@ import { isAbsolute } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { HandlerMap } from '../api/handler-types';
 import { readManifest, selectFilms } from './exporter';
+import { exportPreflight } from './preflight';
 import { checkExportFolder } from './safe-paths';
 import { selectFilmIds } from './selection';
 import { datasetStats } from './stats';
 
 /** Handlers of the export methods (src/shared/api/methods-export.ts). */
-export const exportHandlers: Pick<HandlerMap, 'export.start' | 'export.stats' | 'export.manifest'> = {
+export const exportHandlers: Pick<HandlerMap, 'export.start' | 'export.stats' | 'export.manifest' | 'export.preflight'> = {
+  'export.preflight': (ctx, input) => exportPreflight(ctx.requireProject(), input),
   'export.start': (ctx, options) => {
     // Unknown films and folders the export must not write to are refused now rather than failing the job later.
     selectFilmIds(ctx.requireProject().db, options.filmIds);

@@ -13,6 +13,7 @@ import { readmeFile, usageLines } from './formats/readme';
 import { writeStoryJs } from './formats/story-js';
 import { writeVideoChatgpt } from './formats/video-chatgpt';
 import { pruneStaleFiles, readManifestFiles, type PruneResult } from './prune';
+import { reviewSummary } from './review-summary';
 import { ExportOwnership } from './ownership';
 import { checkExportFolder, ExportFolder } from './safe-paths';
 import { loadExportFilm, selectFilmIds, type ExportFilm } from './selection';
@@ -201,6 +202,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
     stats,
     ...(dataFiles.some((f) => f.tokenBudget) ? { tokenBudgets: dataFiles.flatMap((f) => (f.tokenBudget ? [f.tokenBudget] : [])) } : {}),
     usage,
+    review: reviewSummary(project.db, films.map((f) => f.id)),
     files,
   };
   const manifestPath = folder.path(manifestName(opts.format));

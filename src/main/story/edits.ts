@@ -68,8 +68,9 @@ export function editOutline(db: Database.Database, type: OutlineType, id: number
 }
 
 /** Sets the review state (and note) of many items at once: one statement per table, one undo step. */
-export function setReview(db: Database.Database, items: ItemRef[], state: ReviewState, note: string | null):
+export function setReview(db: Database.Database, items: ItemRef[], state: ReviewState, note: string | null, reason: string | null = null):
   { updated: number; byFilm: Map<number, ItemRef[]> } {
+  const keptReason = state === 'rejected' ? reason : null;
   return mutate(db, (m) => {
     const byFilm = new Map<number, ItemRef[]>();
     for (const item of items) {
@@ -83,8 +84,8 @@ export function setReview(db: Database.Database, items: ItemRef[], state: Review
     for (const [filmId, refs] of byFilm) {
       const changes = refs.map((ref) => {
         const table = TABLE_OF[ref.type];
-        const before = readValues(db, table, ref.id, ['review_state', 'review_note', 'reviewed_at']);
-        return { table, id: ref.id, before, after: { review_state: state, review_note: note, reviewed_at: now } };
+        const before = readValues(db, table, ref.id, ['review_state', 'review_note', 'review_reason', 'reviewed_at']);
+        return { table, id: ref.id, before, after: { review_state: state, review_note: note, review_reason: keptReason, reviewed_at: now } };
       });
       const verb = state === 'approved' ? 'Approve' : state === 'rejected' ? 'Reject' : 'Reset';
       const label = `${verb} ${refs.length === 1 ? itemLabel(db, refs[0]) : `${refs.length} items`}`;

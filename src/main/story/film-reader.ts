@@ -71,7 +71,7 @@ function listSubchapters(db: Database.Database, filmId: number): Subchapter[] {
     WHERE c.film_id = ? ORDER BY c.position, s.position`).all(filmId);
 }
 
-interface ReviewColumns { review_state: 'draft' | 'approved' | 'rejected'; review_note: string | null }
+interface ReviewColumns { review_state: 'draft' | 'approved' | 'rejected'; review_note: string | null; review_reason?: string | null }
 
 interface QaRow extends ReviewColumns {
   id: number; scope: QaPair['scope']; chapter_id: number | null; subchapter_id: number | null; position: number;
@@ -81,7 +81,7 @@ interface QaRow extends ReviewColumns {
 export function qaFromRow(r: QaRow): QaPair {
   return {
     id: r.id, scope: r.scope, chapterId: r.chapter_id, subchapterId: r.subchapter_id, position: r.position,
-    question: r.question, answer: r.answer, kind: r.kind, review: { state: r.review_state, note: r.review_note },
+    question: r.question, answer: r.answer, kind: r.kind, review: { state: r.review_state, note: r.review_note, reason: r.review_reason ?? null },
   };
 }
 
@@ -104,7 +104,7 @@ function frameThumbnail(r: FrameRow): Frame['thumbnail'] {
 export function frameFromRow(r: FrameRow): Frame {
   return {
     id: r.id, subchapterId: r.subchapter_id, position: r.position, description: r.description, scene: r.scene,
-    review: { state: r.review_state, note: r.review_note }, stale: r.stale === 1, thumbnail: frameThumbnail(r),
+    review: { state: r.review_state, note: r.review_note, reason: r.review_reason ?? null }, stale: r.stale === 1, thumbnail: frameThumbnail(r),
   };
 }
 
@@ -130,7 +130,7 @@ interface DialogueRow extends ReviewColumns {
 export function dialogueFromRow(r: DialogueRow): DialogueLine {
   return {
     id: r.id, subchapterId: r.subchapter_id, afterFrame: r.after_frame, seq: r.seq, speaker: r.speaker, text: r.text,
-    review: { state: r.review_state, note: r.review_note },
+    review: { state: r.review_state, note: r.review_note, reason: r.review_reason ?? null },
   };
 }
 

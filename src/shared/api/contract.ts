@@ -107,6 +107,13 @@ const coreMethods = {
       items: z.array(ItemRef).min(1).max(100_000),
       state: ReviewState,
       note: text(2000).nullable().default(null),
+      /** A rejection reason from the curator's list ("off-style", …); kept only for rejections. */
+      reason: text(100).nullable().default(null),
+      /**
+       * Also give the frames' dialogue lines and QA the same state: the lines among the given frames, and the QA
+       * pairs of every subchapter whose frames are all given (approving a subchapter approves what it says).
+       */
+      withLinesAndQa: z.boolean().default(false),
     }).strict(),
     output: z.object({ updated: z.number().int() }),
   },

@@ -7,7 +7,8 @@ export const Id = z.number().int().positive();
 export const ReviewState = z.enum(['draft', 'approved', 'rejected']);
 export type ReviewState = z.infer<typeof ReviewState>;
 
-export const Review = z.object({ state: ReviewState, note: z.string().nullable() });
+/** `reason`: the rejection reason picked from the project's list (absent or null when none was given). */
+export const Review = z.object({ state: ReviewState, note: z.string().nullable(), reason: z.string().nullable().optional() });
 export type Review = z.infer<typeof Review>;
 
 export const Counts = z.object({

@@ -108,11 +108,43 @@ export const ExportManifest = z.object({
   })).optional(),
   /** How to train or evaluate with this folder (the same facts as its README.<format>.md). */
   usage: z.array(z.string()).optional(),
+  /** Rejections in the exported films (never exported themselves): counts per reason, and each with its note. */
+  review: z.object({
+    rejectedByReason: z.record(z.string(), z.number().int()),
+    rejected: z.array(z.object({ filmId: Id, item: z.string(), reason: z.string().nullable(), note: z.string().nullable() })),
+  }).optional(),
   files: z.array(z.object({ path: z.string(), bytes: z.number().int(), sha256: z.string() })),
 });
 export type ExportManifest = z.infer<typeof ExportManifest>;
 
+export const ExportPreflightInput = z.object({
+  format: ExportFormat,
+  filmIds: z.array(Id).max(100_000).default([]),
+  includeDrafts: z.boolean().default(false),
+  excludeFlagged: z.boolean().default(false),
+}).strict();
+export type ExportPreflightInput = z.infer<typeof ExportPreflightInput>;
+
+/** What an export would put out and leave out (export.preflight). */
+export const ExportPreflight = z.object({
+  films: z.number().int(),
+  frames: z.number().int(),
+  /** Frames going out without a render (encoded as "not rendered yet" cards only with allowPlaceholders). */
+  unrenderedFrames: z.number().int(),
+  /** Frames going out whose description changed after their keyframe was rendered. */
+  staleFrames: z.number().int(),
+  dialogueLines: z.number().int(),
+  qaPairs: z.number().int(),
+  /** Left out by review (not approved; drafts too unless includeDrafts). */
+  excluded: Excluded,
+  /** Why the export would write nothing (it is then refused), or null. */
+  emptyReason: z.string().nullable(),
+});
+export type ExportPreflight = z.infer<typeof ExportPreflight>;
+
 export const exportMethods = {
+  /** What an export with these settings would put out and leave out, for the decision before it starts. */
+  'export.preflight': { input: ExportPreflightInput, output: ExportPreflight },
   /** Queues an export job; progress arrives as job.progress events, cancel with jobs.cancel. */
   'export.start': { input: ExportOptions, output: Job },
   /** Statistics of what an export with these settings would contain (no files written). */

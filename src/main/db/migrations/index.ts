@@ -5,11 +5,12 @@ import { sql as render } from './005-render';
 import { sql as runnerLease } from './006-runner-lease';
 import { sql as plotWarnings } from './007-plot-warnings';
 import { sql as quality } from './008-quality';
+import { sql as reviewReason } from './009-review-reason';
 
 /**
  * Ordered schema migrations. Never edit one that has shipped: its checksum is recorded in every
  * database it was applied to, and such databases then refuse to open. Add a new one instead.
- * Ids only grow: 4 was never used and must stay unused (databases already carry 5); the next one is 9.
+ * Ids only grow: 4 was never used and must stay unused (databases already carry 5); the next one is 10.
  */
 export interface Migration {
   id: number;
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { id: 6, name: 'runner lease', sql: runnerLease },
   { id: 7, name: 'plot warnings', sql: plotWarnings },
   { id: 8, name: 'quality', sql: quality },
+  { id: 9, name: 'review reason', sql: reviewReason },
 ];
