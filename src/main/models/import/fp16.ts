@@ -17,6 +17,9 @@ import { DataType, type ModelProto, type NodeProto, type TensorProto, type Value
  *    `add_time_proj`): timestep × frequency reaches 1000 (time ids 1024), where a float16 argument is only 0.5 apart,
  *    which scrambles sin/cos; the frequencies down to 1e-4 would also lose digits;
  *  - Resize's `scales` input, which ONNX requires to be float32.
+ * With `upcastAttention` (the UNet config's `upcast_attention`, set for SD 2.1) the attention scores — the QK^T
+ * MatMul and its scaling Mul — run in float32 too, as diffusers does for that model: SD 2.1's logits overflow float16
+ * there and render black images.
  * Graph inputs and outputs become float16 (the diffusers script's --fp16 contract), except `timestep`, which stays as
  * built (float32 or int64) so fractional timesteps are not rounded; the loader reads the declared types.
  * ConstantOfShape's fill values are clamped to the float16 range (CLIP's causal mask uses float32's minimum).
@@ -33,7 +36,7 @@ const F32 = DataType.FLOAT;
 const F16 = DataType.FLOAT16;
 const isFloat = (t: number | undefined) => t === F32 || t === F16;
 
-const keptInFloat32 = (n: NodeProto) => KEEP_FLOAT32_OPS.has(n.opType) || KEEP_FLOAT32_SCOPES.some((s) => (n.name ?? '').startsWith(s));
+const keptByRule = (n: NodeProto) => KEEP_FLOAT32_OPS.has(n.opType) || KEEP_FLOAT32_SCOPES.some((s) => (n.name ?? '').startsWith(s));
 
 function halfTensor(t: TensorProto): TensorProto {
   if (t.dataType !== F32) return t;
@@ -51,8 +54,31 @@ function setElemType(v: ValueInfoProto, t: number): void {
   if (v.type?.tensorType) v.type.tensorType.elemType = t;
 }
 
-export function convertGraphToHalf(proto: ModelProto): void {
+/** The MatMul (and scaling Mul, mask Add) producing each Softmax's input: the attention scores. */
+function attentionScoreNodes(nodes: NodeProto[]): Set<NodeProto> {
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output) producer.set(o, n);
+  const found = new Set<NodeProto>();
+  for (const softmax of nodes.filter((n) => n.opType === 'Softmax')) {
+    let n = producer.get(softmax.input[0]);
+    while (n && (n.opType === 'Add' || n.opType === 'Mul')) {
+      found.add(n);
+      n = producer.get(n.input[0]);
+    }
+    if (n?.opType === 'MatMul') found.add(n);
+  }
+  return found;
+}
+
+export interface HalfOptions {
+  /** Keep the attention scores (QK^T and its scaling) in float32: the UNet config's `upcast_attention`. */
+  upcastAttention?: boolean;
+}
+
+export function convertGraphToHalf(proto: ModelProto, opts: HalfOptions = {}): void {
   const g = proto.graph;
+  const scoreNodes = opts.upcastAttention ? attentionScoreNodes(g.node) : new Set<NodeProto>();
+  const keptInFloat32 = (n: NodeProto) => keptByRule(n) || scoreNodes.has(n);
   const dtype = new Map<string, number>();
   for (const t of g.initializer) {
     if (t.dataType === F32) throw new AppError('import.fp16_internal', `initializer ${t.name} is float32; the store should have written float16`);

@@ -156,7 +156,7 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
           return opts.onProgress?.({ ...progress });
         },
       });
-      if (opts.dtype === 'float16') convertGraphToHalf(proto);
+      if (opts.dtype === 'float16') convertGraphToHalf(proto, { upcastAttention: plan.name === 'unet' && plan.config.upcast_attention === true });
       const bytes = encodeModel(proto);
       if (bytes.byteLength > PROTOBUF_LIMIT) throw new AppError('onnx_model_too_large', `${plan.name}/model.onnx would be ${bytes.byteLength} bytes`, { model: plan.name });
       writeFileAtomic(join(dir, 'model.onnx'), bytes);
