@@ -9,6 +9,7 @@ import { chooseKeyframe, listRenders } from './render-repo';
 import { embeddingSettingValue, resolveEmbeddingFile } from './embedding-path';
 import { checkRenderFits } from './render-size';
 import { getRenderSettings, renderSettingsView, setRenderSettings } from './settings';
+import { renderSettingsProblems } from './settings-check';
 
 /** Handlers of the render.* methods (contract: src/shared/api/methods-render.ts). */
 export const renderHandlers: AreaHandlers<
@@ -19,6 +20,12 @@ export const renderHandlers: AreaHandlers<
     const embedding = settings.embedding === undefined ? {} : { embedding: embeddingSettingValue(project, settings.embedding) };
     const next = mutate(ctx.writer(), (m) => {
       const stored = setRenderSettings(m.db, filmId, { ...settings, ...embedding });
+      // Only what this save changes is judged (a folder that vanished since does not block saving the steps);
+      // throwing here rolls the write back.
+      const problems = Object.entries(renderSettingsProblems(stored)).filter(([field]) => field in settings);
+      if (problems.length > 0) {
+        throw new AppError('render.invalid_settings', problems.map(([, msg]) => msg).join('; '), { fields: Object.fromEntries(problems) });
+      }
       m.touch(filmId, { type: 'film', ids: [filmId] });
       return stored;
     });
