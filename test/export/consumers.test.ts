@@ -82,7 +82,7 @@ describe('release film (story_info_0.json, 1,331 frames) as LLaMA-VID data', () 
     for (const r of records) {
       const n = frames.get(r.video);
       expect(n, r.video).toBeGreaterThan(0);
-      expect(estimateMp4Record(r.conversations, n!).total, r.id).toBeLessThanOrEqual(2048);
+      expect(estimateMp4Record(r.conversations, n!).total, String(r.id)).toBeLessThanOrEqual(2048);
     }
     // The film clip alone is 1,331 × 2 visual tokens: its questions are left out, with the reason.
     expect(frames.get([...frames.keys()].find((k) => k.endsWith('_film.mp4'))!)! * VISUAL_TOKENS_PER_FRAME).toBeGreaterThan(2048);
@@ -129,7 +129,7 @@ describe('release film (story_info_0.json, 1,331 frames) as LLaMA-VID data', () 
     expect(records.length).toBeGreaterThan(0);
     for (const r of records) expect(estimateMp4Record(r.conversations, frames.get(r.video)!).total).toBeLessThanOrEqual(400);
     // Records that no longer fit whole are split by rounds into parts, each led by its own "<image>\n".
-    const split = records.filter((r) => /_p\d+$/.test(r.id));
+    const split = records.filter((r) => /_p\d+$/.test(String(r.id)));
     expect(split.length).toBeGreaterThan(1);
     for (const r of split) expect(r.conversations[0].value.startsWith('<image>\n')).toBe(true);
     const long = LlamaVidLongRecord.array().parse(readJson(join(small, 'llama_vid_long.json')));
