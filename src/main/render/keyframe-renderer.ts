@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import type { RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
+import type { LoadOptions } from '../diffusion/loader/model-folder';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
 import { readEmbeddingFile } from '../style/formats/index';
 
@@ -20,6 +21,8 @@ export interface RenderRequest {
 export interface KeyframeRenderer {
   /** Identifies the model in render rows (the folder path). */
   readonly model: string;
+  /** The execution provider the base model runs on (cpu, cuda, …). */
+  readonly provider?: string;
   render(req: RenderRequest): Promise<Buffer>;
   release(): Promise<void>;
 }
@@ -28,6 +31,8 @@ export interface KeyframeRenderer {
 export interface RendererContext {
   keyword: string;
   cacheDir: string;
+  /** Execution provider and threads (a render-farm worker's --provider); default: CPU. */
+  load?: LoadOptions;
 }
 
 export async function loadKeyframeRenderer(settings: RenderSettings, context?: RendererContext): Promise<KeyframeRenderer> {
@@ -36,10 +41,10 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
   }
   // Read the embedding before loading models, so a bad file fails fast.
   const learned = settings.embedding ? learnedEmbedding(settings.embedding, context) : null;
-  const base = await DiffusionPipeline.load(settings.model);
+  const base = await DiffusionPipeline.load(settings.model, context?.load);
   let refiner: DiffusionPipeline | undefined;
   try {
-    if (settings.refiner) refiner = await DiffusionPipeline.load(settings.refiner);
+    if (settings.refiner) refiner = await DiffusionPipeline.load(settings.refiner, context?.load);
     // As in the release, the refiner sees the learned vectors too (its single encoder takes the last one).
     if (learned) {
       await base.setLearnedEmbedding(learned);
@@ -52,6 +57,7 @@ export async function loadKeyframeRenderer(settings: RenderSettings, context?: R
   }
   return {
     model: settings.model,
+    provider: base.provider,
     async render(req) {
       const result = await base.generate({
         prompt: req.prompt,

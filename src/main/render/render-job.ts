@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import type { JobContext, JobKind } from '../jobs/runner';
+import { mutate } from '../db/mutation';
 import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
 import { resolveEmbeddingFile } from './embedding-path';
 import { storeImage } from './image-store';
@@ -33,7 +34,7 @@ export const RenderJobParams = z.object({
 });
 export type RenderJobParams = z.infer<typeof RenderJobParams>;
 
-interface Checkpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
+export interface RenderCheckpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
 
 export type RendererFactory = (settings: RenderSettings, context: RendererContext) => Promise<KeyframeRenderer>;
 
@@ -44,10 +45,11 @@ function isCancel(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof AppError && err.code === 'diffusion.cancelled');
 }
 
-export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRenderer: RendererFactory): Promise<void> {
+/** The job's frame list, fixed in the checkpoint on its first run (shared with the render farm's coordinator). */
+export function renderCheckpoint(ctx: JobContext<RenderJobParams>): RenderCheckpoint {
   const { db } = ctx.project;
   const { filmId } = ctx.params;
-  let cp = ctx.checkpoint as Checkpoint | null;
+  let cp = ctx.checkpoint as RenderCheckpoint | null;
   if (!cp) {
     let frames = framesInScope(db, filmId, ctx.params.scope);
     if (ctx.params.onlyMissing) {
@@ -58,6 +60,55 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
     cp = { frames: frames.map(({ frameId, filmIndex }) => ({ frameId, filmIndex })), done: [], failed: [] };
     ctx.saveCheckpoint(cp);
   }
+  return cp;
+}
+
+/** What became of one frame: its images (content-addressed already) or the error that stopped it. */
+export interface FrameOutcome {
+  frameId: number;
+  prompt: string;
+  model: string;
+  images: { variant: number; seed: number; sha256: string }[];
+  error: unknown;
+}
+
+/**
+ * Writes one frame in one transaction — its render rows (variant 0 becomes the keyframe) or its failed row, the
+ * stale flag and the checkpoint — and announces it (data.changed). Local rendering and the render farm both write here.
+ */
+export function recordFrame(ctx: JobContext<RenderJobParams>, cp: RenderCheckpoint, done: Set<number>, failed: number[], outcome: FrameOutcome): void {
+  const { db } = ctx.project;
+  const { filmId, settings } = ctx.params;
+  const { frameId, prompt, images, error } = outcome;
+  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
+      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const settingsJson = JSON.stringify(settings);
+  const renderIds: number[] = [];
+  // One transaction; data.changed for the frame and its renders goes out after the commit (db/mutation.ts).
+  mutate({ db, events: ctx.events }, (m) => {
+    if (error) {
+      const message = errorMessage(error);
+      renderIds.push(Number(insertRender.run(frameId, images.length, 'failed', null, 0, outcome.model, prompt,
+        settingsJson, 0, message, ctx.jobId).lastInsertRowid));
+      failed.push(frameId);
+    } else {
+      db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(frameId);
+      for (const img of images) {
+        renderIds.push(Number(insertRender.run(frameId, img.variant, 'done', img.sha256, img.seed, outcome.model, prompt,
+          settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
+      }
+      db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(frameId);
+      done.add(frameId);
+    }
+    ctx.saveCheckpoint({ ...cp, done: [...done], failed });
+    m.touch(filmId, { type: 'frame', ids: [frameId] }, { type: 'render', ids: renderIds });
+  });
+}
+
+export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRenderer: RendererFactory): Promise<void> {
+  const { db } = ctx.project;
+  const { filmId } = ctx.params;
+  const cp = renderCheckpoint(ctx);
   const done = new Set(cp.done);
   // A retry (resume after failure) renders the failed frames again.
   const failed: number[] = [];
@@ -75,10 +126,7 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
   const embedding = settings.embedding ? resolveEmbeddingFile(ctx.project, settings.embedding) : null;
   const renderer = await loadRenderer({ ...settings, embedding },
     { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
-  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
-      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
-  const settingsJson = JSON.stringify(settings);
   const negative = negativePromptOf(settings);
   let repeated = { message: '', frames: 0 };
   try {
@@ -112,25 +160,7 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
           break;
         }
       }
-      const renderIds: number[] = [];
-      db.transaction(() => {
-        if (error) {
-          const message = errorMessage(error);
-          renderIds.push(Number(insertRender.run(f.frameId, images.length, 'failed', null, 0, renderer.model, prompt,
-            settingsJson, 0, message, ctx.jobId).lastInsertRowid));
-          failed.push(f.frameId);
-        } else {
-          db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(f.frameId);
-          for (const img of images) {
-            renderIds.push(Number(insertRender.run(f.frameId, img.variant, 'done', img.sha256, img.seed, renderer.model, prompt,
-              settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
-          }
-          db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(f.frameId);
-          done.add(f.frameId);
-        }
-        ctx.saveCheckpoint({ ...cp, done: [...done], failed });
-      })();
-      ctx.events.emit('data.changed', { filmId, entities: [{ type: 'frame', ids: [f.frameId] }, { type: 'render', ids: renderIds }] });
+      recordFrame(ctx, cp, done, failed, { frameId: f.frameId, prompt, model: renderer.model, images, error });
       ctx.progress((done.size + failed.length) / total, `Frame ${ordinal}/${total} ${error ? 'failed' : 'rendered'}`);
       const message = error ? errorMessage(error) : '';
       repeated = error ? { message, frames: repeated.message === message ? repeated.frames + 1 : 1 } : { message: '', frames: 0 };
@@ -157,11 +187,17 @@ function stoppedEarly(error: unknown, frames: number, failed: number[], left: nu
   return new AppError(error instanceof AppError ? error.code : 'render.frames_failed', message, { failed, notTried: left });
 }
 
-export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRenderer): JobKind<RenderJobParams> {
+/**
+ * Renders a job on the render farm when one is configured for this process (src/main/farm): returns the run,
+ * or null to render here. Injected by the composition root so render/ does not depend on farm/.
+ */
+export type FarmRoute = (ctx: JobContext<RenderJobParams>) => Promise<void> | null;
+
+export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRenderer, farm?: FarmRoute): JobKind<RenderJobParams> {
   return {
     kind: RENDER_JOB,
     lane: 'gpu',
     params: RenderJobParams,
-    run: (ctx) => runRenderJob(ctx, loadRenderer),
+    run: (ctx) => farm?.(ctx) ?? runRenderJob(ctx, loadRenderer),
   };
 }

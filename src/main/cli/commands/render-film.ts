@@ -7,6 +7,7 @@ import { EventBus } from '../../app/event-bus';
 import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
+import { farmRoute } from '../../farm/coordinator';
 import { openProject, type Project } from '../../project/project';
 import { framesInScope, parseScopeSpec } from '../../render/frames';
 import { RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
@@ -28,6 +29,8 @@ interface Options {
   seed?: number; variants?: number; onlyMissing?: boolean; json?: boolean;
   /** GiB the size check may assume (default: this machine's RAM, or DREAMFRAME_MAX_MEMORY_GIB). */
   maxMemory?: number;
+  /** Render farm (BullMQ on Redis); default: DREAMFRAME_REDIS, then the app setting, else render here. */
+  redis?: string;
 }
 
 const int = (flag: string, min: number) => (v: string): number => {
@@ -61,7 +64,7 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
   Promise<{ job: Job; resumed: boolean; frames: number; interrupted: boolean }> {
   const project = openProject(opts.project);
   const events = new EventBus();
-  const runner = new JobRunner(project, events, [renderJobKind()], 250, { label: 'dreamframe render-film' });
+  const runner = new JobRunner(project, events, [renderJobKind(undefined, farmRoute(opts.redis))], 250, { label: 'dreamframe render-film' });
   let jobId: number | null = null;
   // Ctrl+C stops the job after the current step: left 'running' when it runs here, cancelled when another
   // process runs it (see interruptJobs); either way the same command run again resumes it.
@@ -144,6 +147,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'base seed: frame i renders with seed + i (default 20, as the release)', int('--seed', 0))
     .option('--variants <n>', 'images per frame (variant 0 becomes the keyframe)', int('--variants', 1))
     .option('--only-missing', 'skip frames whose keyframe is rendered and not stale')
+    .option('--redis <url>', 'render on the render farm at this Redis URL (default: DREAMFRAME_REDIS, then the app setting; docs/farm.md)')
     .option('--max-memory <GiB>', "memory the size check assumes (default: this machine's RAM)", (v) => {
       const g = Number(v);
       if (!(g > 0)) throw new AppError('invalid_input', `--max-memory must be a number of GiB > 0, got ${v}`);
