@@ -53,6 +53,9 @@ describe.each(fixtures)('$name checkpoints convert and reproduce the fixture ref
     const kept = unet.node.filter((n) => ['InstanceNormalization', 'LayerNormalization', 'Softmax'].includes(n.opType));
     expect(kept.length).toBeGreaterThan(10);
     expect(kept.every((n) => castsTo32.has(n.input[0]))).toBe(true);
+    // SDXL's VAE stays float32 (its config's force_upcast, as diffusers' SDXL pipelines upcast it); SD 1.x's is float16.
+    const vae = loadModel(join(out, 'vae_decoder/model.onnx')).proto.graph;
+    expect(vae.input[0].type!.tensorType!.elemType).toBe(family === 'sdxl' ? DataType.FLOAT : DataType.FLOAT16);
     await check(out, FP16_COMPUTE);
   }, 120_000);
 });

@@ -85,7 +85,7 @@ export function planImport(source: ImportSource, dtype: ImportDtype): { built: P
   const built = graphPlans(source).map((plan) => {
     const weights = source.components[plan.component];
     if (!weights) throw new AppError('import.component_missing', `the checkpoint has no ${plan.component} weights (needed by ${plan.name})`, { component: plan.component });
-    const store = new PlannedStore(DATA_FILE, dtype);
+    const store = new PlannedStore(DATA_FILE, modelDtype(source, plan, dtype));
     const proto = plan.build(store);
     for (const p of store.planned) {
       const src = findSourceTensor(weights, p.name);
@@ -102,6 +102,17 @@ export function planImport(source: ImportSource, dtype: ImportDtype): { built: P
     if (left.length > 0) unused.push(`${component}: ${left.length} tensor(s) not used by the graph (${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''})`);
   }
   return { built, unused };
+}
+
+/**
+ * The precision of one model. Under --fp16 the SDXL VAE stays float32 unless its config says `force_upcast: false`
+ * (diffusers' default is true; the "fp16-fix" VAE sets false): the original SDXL VAE's activations overflow float16
+ * and decode to NaN, which is why diffusers' SDXL pipelines upcast it. SD 1.x/2.x VAEs are fine in float16.
+ */
+export function modelDtype(source: ImportSource, plan: GraphPlan, dtype: ImportDtype): ImportDtype {
+  const sdxl = source.family === 'sdxl' || source.family === 'sdxl-refiner';
+  if (dtype === 'float16' && sdxl && plan.component === 'vae' && source.configs.vae.force_upcast !== false) return 'float32';
+  return dtype;
 }
 
 export interface WriteFolderOptions {
@@ -148,7 +159,7 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
         planned: store.planned,
         size: store.size,
         weights,
-        dtype: opts.dtype,
+        dtype: store.dtype,
         signal: opts.signal,
         onTensor: (t) => {
           progress.bytesDone += t.sourceBytes;
@@ -156,7 +167,7 @@ export async function writeImportedFolder(source: ImportSource, outDirIn: string
           return opts.onProgress?.({ ...progress });
         },
       });
-      if (opts.dtype === 'float16') convertGraphToHalf(proto, { upcastAttention: plan.name === 'unet' && plan.config.upcast_attention === true });
+      if (store.dtype === 'float16') convertGraphToHalf(proto, { upcastAttention: plan.name === 'unet' && plan.config.upcast_attention === true });
       const bytes = encodeModel(proto);
       if (bytes.byteLength > PROTOBUF_LIMIT) throw new AppError('onnx_model_too_large', `${plan.name}/model.onnx would be ${bytes.byteLength} bytes`, { model: plan.name });
       writeFileAtomic(join(dir, 'model.onnx'), bytes);
