@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppError } from '../../shared/errors';
+import { getJob } from '../jobs/job-store';
 import type { JobContext } from '../jobs/runner';
 import { resolveEmbeddingFile } from '../render/embedding-path';
 import { filmKeyword, framePrompt, negativePromptOf, seedFor } from '../render/frames';
@@ -209,8 +210,7 @@ export async function runRenderJobOnFarm(ctx: JobContext<RenderJobParams>, url: 
     }
     if (ctx.signal.aborted) {
       // Cancelled (not merely stopped): take the job's queued tasks off the queue; what is in hand finishes and stays for a resume.
-      const status = (db.prepare('SELECT status FROM job WHERE id = ?').get(ctx.jobId) as { status: string } | undefined)?.status;
-      if (status === 'cancelled') await Promise.all([...byTask.keys()].map((id) => queue.remove(id).catch(() => 0)));
+      if (getJob(db, ctx.jobId)?.status === 'cancelled') await Promise.all([...byTask.keys()].map((id) => queue.remove(id).catch(() => 0)));
       return;
     }
   } finally {
