@@ -48,8 +48,14 @@ describe('style jobs on tiny-sd15', () => {
         .toEqual([readFileSync(join(images, 'Cathedral0.jpg')), readFileSync(join(images, 'TownSquare3.jpg'))]);
 
       // Uninterrupted run, with a preview at the last step.
+      const messages: string[] = [];
+      const offMessages = events.onAny((event, payload) => { if (event === 'job.progress' && (payload as Job).message) messages.push((payload as Job).message!); });
       const a = runner.enqueue(STYLE_LEARN_JOB, { filmId, styleId: imported.styleId, modelDir, settings: { ...settings, previewEvery: 3 } }, filmId);
       await runner.whenIdle();
+      offMessages();
+      // One ETA (the job's etaSeconds, as every job has): the step message carries none of its own (#17 defect 8).
+      expect(messages.filter((m) => m.startsWith('step ')).length).toBeGreaterThan(0);
+      expect(messages.filter((m) => /ETA/.test(m))).toEqual([]);
       expect(getJob(project.db, a.id)).toMatchObject({ status: 'done', progress: 1 });
       const infoA = styleJobInfo(project, a.id)!;
       expect(infoA.losses.map((l) => l.step)).toEqual([1, 2, 3]);

@@ -95,8 +95,8 @@ async function runLearn(ctx: JobContext<StyleLearnParams>): Promise<void> {
         state.losses = [...state.losses.filter((l) => l.step < p.step), { step: p.step, loss: p.loss }];
         state.totalSteps = p.totalSteps;
         ctx.saveCheckpoint(state);
-        const eta = Number.isFinite(p.etaMs) ? ` · ETA ${Math.round(p.etaMs / 1000)} s` : '';
-        ctx.progress(p.step / p.totalSteps, `step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(5)}${eta}`);
+        // No ETA of its own in the message: the job's etaSeconds is the one ETA the panel and the jobs view show.
+        ctx.progress(p.step / p.totalSteps, `step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(5)}`);
       },
     });
     if (result.cancelled) return;
