@@ -30,9 +30,9 @@ export const coreHandlers = {
   'films.get': (ctx, { filmId }) => getFilmDetail(ctx.requireProject().db, filmId),
   'films.storyboard': (ctx, { filmId }) => getStoryboard(ctx.requireProject().db, filmId),
   'films.storyboardItems': (ctx, { filmId, ...ids }) => getStoryboardItems(ctx.requireProject().db, filmId, ids),
-  'films.importStoryJs': (ctx, { path }) => {
+  'films.importStoryJs': (ctx, { path, asNew }) => {
     const project = ctx.requireProject();
-    return mutate(ctx.writer(), () => importStoryJsFile(project, path));
+    return mutate(ctx.writer(), () => importStoryJsFile(project, path, { asNew }));
   },
   'films.delete': (ctx, { filmId }) => mutate(ctx.writer(), ({ db }) => {
     deleteFilm(db, filmId);

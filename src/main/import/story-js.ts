@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ImportReport } from '../../shared/api/contract';
 import { AppError } from '../../shared/errors';
@@ -6,6 +7,7 @@ import type { Project } from '../project/project';
 import { insertFilmDocument } from '../story/film-writer';
 import { getFilm } from '../story/film-reader';
 import { readImportText } from './input-file';
+import { filmsImportedFrom } from './repo';
 import { describeIssues, parseJsonText } from './json-errors';
 
 /**
@@ -217,21 +219,47 @@ export function parseStoryJs(text: string, file: string): StoryJs {
   return result.data;
 }
 
-/** Imports one story_js file as a new film, in a single transaction; nothing is written on error. */
-export function importStoryJsText(project: Project, text: string, file: string): ImportReport {
+export interface StoryJsImportOptions {
+  /** Import even when a film of the project was imported from the same content. */
+  asNew?: boolean;
+}
+
+/** Hash of a story_js film's content (its parsed JSON), so whitespace and key spacing do not matter. */
+export function storyJsContentHash(story: StoryJs): string {
+  return createHash('sha256').update(JSON.stringify(story)).digest('hex');
+}
+
+/**
+ * Imports one story_js file as a new film, in a single transaction; nothing is written on error.
+ * Content a film of the project was imported from is refused unless `asNew` (films imported before
+ * the hash was recorded are not recognised).
+ */
+export function importStoryJsText(project: Project, text: string, file: string, options: StoryJsImportOptions = {}): ImportReport {
+  return project.db.transaction(() => importParsed(project, text, file, options))();
+}
+
+function importParsed(project: Project, text: string, file: string, options: StoryJsImportOptions): ImportReport {
   const story = parseStoryJs(text, file);
   const name = file.split(/[\\/]/).pop()?.replace(/\.json$/i, '') ?? 'Imported film';
+  const sourceSha256 = storyJsContentHash(story);
+  if (!options.asNew) {
+    const earlier = filmsImportedFrom(project.db, sourceSha256);
+    if (earlier.length > 0) {
+      throw new AppError('import_duplicate', `${file} was already imported as ${earlier.map((f) => `film ${f.id} ("${f.title}")`).join(', ')}; `
+        + 'pass --as-new (API: asNew: true) to import it again as another film', { file, filmIds: earlier.map((f) => f.id) });
+    }
+  }
   const { doc, structure, unmapped } = storyJsToFilmDocument(story, name);
   const filmId = insertFilmDocument(project.db, doc, {
     source: 'story_js',
     structure,
-    generation: { importedFrom: name },
+    generation: { importedFrom: name, sourceSha256 },
   });
   return { filmId, structure, counts: getFilm(project.db, filmId).counts, unmapped };
 }
 
-export function importStoryJsFile(project: Project, file: string): ImportReport {
+export function importStoryJsFile(project: Project, file: string, options: StoryJsImportOptions = {}): ImportReport {
   // Only a regular file within the size limit is read (not /dev/zero, a FIFO or a folder).
   const text = readImportText(file);
-  return importStoryJsText(project, text, file);
+  return importStoryJsText(project, text, file, options);
 }

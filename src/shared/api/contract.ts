@@ -74,7 +74,8 @@ const coreMethods = {
     }).strict(),
     output: z.object({ film: Film, frames: z.array(Frame), dialogue: z.array(DialogueLine), qa: z.array(QaPair) }),
   },
-  'films.importStoryJs': { input: z.object({ path: z.string().min(1) }).strict(), output: ImportReport },
+  /** Refuses content a film of the project was imported from (code import_duplicate) unless `asNew`. */
+  'films.importStoryJs': { input: z.object({ path: z.string().min(1), asNew: z.boolean().default(false) }).strict(), output: ImportReport },
   'films.delete': { input: z.object({ filmId: Id }).strict(), output: z.object({ deleted: z.boolean() }) },
   'characters.list': { input: z.object({ filmId: Id }).strict(), output: z.array(Character) },
   'frames.update': {

@@ -8,11 +8,12 @@ export function register(program: Command): void {
   program.command('import <story_js>')
     .description('import a DreamFrame story_js film (e.g. story_info_0.json) into a project')
     .requiredOption('--project <dir>', 'project folder')
+    .option('--as-new', 'import even if a film of the project was imported from the same content (refused otherwise)')
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: { project: string; json?: boolean }) => {
+    .action((file: string, opts: { project: string; asNew?: boolean; json?: boolean }) => {
       const project = openProject(opts.project);
       try {
-        const report = importStoryJsFile(project, file);
+        const report = importStoryJsFile(project, file, { asNew: opts.asNew ?? false });
         printResult(opts, report, () => {
           const c = report.counts;
           const lines = [
