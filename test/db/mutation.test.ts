@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/main/app/event-bus';
-import { mutate } from '../../src/main/db/mutation';
+import { mutate, mutateAsync } from '../../src/main/db/mutation';
 
 /** The one write path: a transaction, then one data.changed per film for what the write touched. */
 
@@ -65,5 +65,35 @@ describe('mutate', () => {
       m.touch(1, { type: 'style', ids: [6] });
     });
     expect(seen).toEqual([['data.changed', { filmId: 1, entities: [{ type: 'style', ids: [] }] }]]);
+  });
+
+  it('announces an asynchronous write once it finished, with what the services it called touched', async () => {
+    const { db, events, seen, count } = setup();
+    const service = (d: Database.Database, id: number) => mutate(d, (m) => {
+      d.prepare("INSERT INTO t (v) VALUES ('x')").run();
+      m.touch(3, { type: 'style', ids: [id] });
+    });
+    const done = mutateAsync({ db, events }, async (m) => {
+      service(db, 1);
+      await new Promise((r) => setTimeout(r, 5));
+      service(db, 2);
+      m.touch(3, { type: 'film', ids: [3] });
+      expect(seen).toEqual([]);
+      return 'ok';
+    });
+    expect(await done).toBe('ok');
+    expect(count()).toBe(2);
+    expect(seen).toEqual([['data.changed', { filmId: 3, entities: [{ type: 'style', ids: [1, 2] }, { type: 'film', ids: [3] }] }]]);
+    service(db, 4);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('announces nothing when an asynchronous write fails', async () => {
+    const { db, events, seen } = setup();
+    await expect(mutateAsync({ db, events }, async (m) => {
+      m.touch(1, { type: 'frame', ids: [1] });
+      throw new Error('late failure');
+    })).rejects.toThrow('late failure');
+    expect(seen).toEqual([]);
   });
 });

@@ -52,6 +52,8 @@ export class Mutation {
 
 /** The mutation of the write running now on each database, so nested writes join it. */
 const running = new WeakMap<Database.Database, Mutation>();
+/** Asynchronous writes in progress per database: they collect what writes without a bus of their own touch. */
+const collecting = new WeakMap<Database.Database, Set<Mutation>>();
 
 /**
  * Runs `write` in a transaction and, after it committed, emits `data.changed` for what it touched.
@@ -73,17 +75,31 @@ export function mutate<T>(target: WriteTarget | Database.Database, write: (m: Mu
       running.delete(db);
     }
   });
-  for (const t of m.touched()) events?.emit('data.changed', t);
+  for (const t of m.touched()) {
+    if (events) events.emit('data.changed', t);
+    else for (const c of collecting.get(db) ?? []) c.touch(t.filmId, ...t.entities);
+  }
   return value;
 }
 
 /**
  * For asynchronous writes (an image import awaiting sharp between its row inserts, a job step): each
- * row write is its own `mutate`, and this announces what the whole operation touched once it finished.
+ * row write is its own `mutate`, and this announces what the whole operation touched once it finished:
+ * what it names on `m`, and what services it calls with the bare database touch meanwhile. (Another
+ * write on the same database in that time is announced again with it: a spare reload, never a lost one.)
+ * Nothing is announced when it throws.
  */
 export async function mutateAsync<T>(target: WriteTarget, write: (m: Mutation) => Promise<T>): Promise<T> {
   const m = new Mutation(target.db);
-  const value = await write(m);
+  let set = collecting.get(target.db);
+  if (!set) collecting.set(target.db, (set = new Set()));
+  set.add(m);
+  let value: T;
+  try {
+    value = await write(m);
+  } finally {
+    set.delete(m);
+  }
   for (const t of m.touched()) target.events?.emit('data.changed', t);
   return value;
 }
