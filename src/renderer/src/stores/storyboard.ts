@@ -147,12 +147,15 @@ export const useStoryboardStore = defineStore('storyboard', () => {
     focused.value = Math.min(ordinal ?? focused.value, Math.max(0, frameCount.value - 1));
   }
 
-  /** Shows only these frames (null: all), keeping the focus on the same frame when it stays shown. */
+  /**
+   * Shows only these frames (null: all), keeping the focus on the same frame when it stays shown; when it
+   * leaves the view (approved under a "Draft" filter) the focus stays at the same place, on the frame after it.
+   */
   function setView(next: FrameView | null): void {
     const focusedId = focusedRow.value?.frame.id;
     view.value = next;
     const ordinal = focusedId === undefined ? undefined : index.value.frameOrdinalById.get(focusedId);
-    focused.value = ordinal ?? 0;
+    focused.value = ordinal ?? Math.min(focused.value, Math.max(0, frameCount.value - 1));
   }
 
   function close(): void {
