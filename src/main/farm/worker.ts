@@ -112,7 +112,7 @@ export class RenderWorker {
     await this.heartbeat();
     await this.worker?.close();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    for (const entry of this.loaded.values()) await (await entry.renderer).release();
+    for (const entry of this.loaded.values()) await entry.renderer.then((r) => r.release(), () => undefined);
     this.loaded.clear();
     await this.heartbeatClient?.del(`${WORKER_KEY_PREFIX}${this.id}`).catch(() => 0);
     this.heartbeatClient?.disconnect();
@@ -163,10 +163,15 @@ export class RenderWorker {
     return file;
   }
 
-  /** The renderer for these settings: reused while tasks keep the same ones; others are released when idle. */
+  /**
+   * The renderer for these settings: reused while tasks keep the same ones; others are released once no task
+   * uses them. The entry counts its user before the load is awaited, so a concurrent task never releases a
+   * renderer another task is still loading or using.
+   */
   private async acquire(key: string, settings: RenderSettings, keyword: string): Promise<{ entry: LoadedEntry; loadMs: number }> {
     let entry = this.loaded.get(key);
     let loadMs = 0;
+    const created = !entry;
     if (!entry) {
       for (const [k, other] of this.loaded) {
         if (other.users === 0) {
@@ -174,7 +179,6 @@ export class RenderWorker {
           await (await other.renderer).release();
         }
       }
-      const t0 = performance.now();
       entry = {
         key, users: 0,
         renderer: loadKeyframeRenderer(settings, {
@@ -182,15 +186,17 @@ export class RenderWorker {
         }),
       };
       this.loaded.set(key, entry);
-      try {
-        await entry.renderer;
-      } catch (err) {
-        this.loaded.delete(key);
-        throw err;
-      }
-      loadMs = performance.now() - t0;
     }
     entry.users++;
+    const t0 = performance.now();
+    try {
+      await entry.renderer;
+    } catch (err) {
+      entry.users--;
+      if (this.loaded.get(key) === entry) this.loaded.delete(key);
+      throw err;
+    }
+    if (created) loadMs = performance.now() - t0;
     return { entry, loadMs };
   }
 
