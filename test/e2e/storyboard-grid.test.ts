@@ -7,6 +7,7 @@ import type { FilmSummary } from '../../src/shared/api/entities';
 import type { FilmQuality } from '../../src/shared/api/methods-quality';
 import type { RenderInfo } from '../../src/shared/api/methods-render';
 import { createProjectWithSample } from '../../src/main/app/context';
+import { createProject } from '../../src/main/project/project';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { dispatch } from '../../src/main/api/dispatch';
 import { storeImage } from '../../src/main/render/image-store';
@@ -126,6 +127,11 @@ describe('storyboard grid and filters (serve mode, Chromium)', () => {
     await page.goto(server.url);
     await page.waitForSelector('[data-app-state="loaded"]');
     await openFilm(page, bigFilmId);
+
+    // Nothing rendered yet: the one-line checklist above the film points at the render step.
+    await page.waitForSelector('[data-testid="checklist"][data-compact="true"]');
+    expect(await page.getAttribute('[data-testid="checklist-step"][data-step="render"]', 'data-done')).toBe('false');
+    expect(await page.getAttribute('[data-testid="checklist-step"][data-step="theme"]', 'data-done')).toBe('true');
 
     // Counts per filter, straight from SQL.
     await expect.poll(() => chipCount(page, 'filter-failed')).toBe(expected.failed);
@@ -256,5 +262,26 @@ describe('storyboard grid and filters (serve mode, Chromium)', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('[data-testid="compare-view"]').count()).toBe(0);
     await page.context().close();
+  });
+
+  it('shows the first-run checklist, not "Select a film on the left", in a project without films', async () => {
+    const emptyDir = join(dir, 'empty');
+    createProject(emptyDir).close();
+    const empty = await startServer({ projectDir: emptyDir, port: 0, rendererDir });
+    try {
+      const page = await newPage();
+      await page.goto(empty.url);
+      await page.waitForSelector('[data-app-state="loaded"]');
+      await page.waitForSelector('[data-testid="checklist"]');
+      expect(await page.locator('[data-testid="checklist-step"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-step'), e.getAttribute('data-done')])))
+        .toEqual([['theme', 'false'], ['style', 'false'], ['render', 'false'], ['review', 'false'], ['export', 'false']]);
+      expect(await page.textContent('body')).not.toContain('Select a film on the left');
+      // The first step opens the plot dialog (a film from a theme).
+      await page.click('[data-testid="checklist-theme"]');
+      await page.waitForSelector('[role="dialog"]');
+      await page.context().close();
+    } finally {
+      await empty.close();
+    }
   });
 });
