@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .requiredOption('--redis <url>', 'the farm\'s Redis, e.g. redis://farm-host:6379 (password: redis://:secret@host:6379)')
     .option('--provider <name>', 'execution provider: cpu, cuda, dml, coreml, webgpu or auto', parseProvider, 'cpu' as ProviderRequest)
     .option('--device <n>', 'GPU index this worker uses (sets CUDA_VISIBLE_DEVICES)', int('--device', 0))
-    .option('--models <dir>', 'folder whose sub-folders are model folders (default: DREAMFRAME_MODELS or the app\'s models folder)')
+    .option('--models <dir>', 'folder whose sub-folders are model folders (default: the model library: DREAMFRAME_MODELS, its saved setting, or the data folder)')
     .option('--concurrency <n>', 'tasks rendered at once', int('--concurrency', 1), 1)
     .option('--name <name>', 'name shown in the jobs view (default: host-pid)')
     .option('--lock-ms <ms>', 'a task whose worker is silent this long goes to another worker (default 120000)', int('--lock-ms', 500))
