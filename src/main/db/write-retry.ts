@@ -39,7 +39,7 @@ export function withWriteRetry<T>(db: Database.Database, attempt: () => T): T {
     try {
       return attempt();
     } catch (err) {
-      if (!isBusyError(err)) throw err;
+      if (!isBusyError(err)) throw withDatabasePath(err, db.name);
       const elapsed = Date.now() - started;
       if (elapsed >= budgetMs) {
         throw new AppError('db_busy',
@@ -50,4 +50,20 @@ export function withWriteRetry<T>(db: Database.Database, attempt: () => T): T {
       pause(Math.min(250 * tries, 1000, budgetMs - elapsed));
     }
   }
+}
+
+/**
+ * SQLite's errors do not say which file they are about; a full or read-only disk should be named. Adds the
+ * database file as the error's `path` (as Node's own errors have), which the error payload then names.
+ */
+export function withDatabasePath<E>(err: E, file: string): E {
+  const e = err as { code?: unknown; path?: unknown } | null;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.code.startsWith('SQLITE_') && e.path === undefined) {
+    try {
+      e.path = file;
+    } catch {
+      // a frozen error keeps its message as it is
+    }
+  }
+  return err;
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, statSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { AppError } from '../../shared/errors';
 
@@ -50,6 +51,27 @@ export function ffprobeBinary(): string {
     }
   }
   return ffprobePath;
+}
+
+/** Below this many free bytes a failed or unreadable output is put down to the full disk. */
+const DISK_FULL_MARGIN = 256 * 1024;
+
+/**
+ * `disk_full` naming `out` when the disk holding it is (nearly) full, else null. ffmpeg's mp4 muxer can exit 0
+ * after its last writes failed (the clip then lacks its index: ffprobe says "moov atom not found"), so every
+ * failure around an output file asks the disk before blaming ffmpeg.
+ */
+export function diskFullError(out: string, stderr = ''): AppError | null {
+  let free = Number.POSITIVE_INFINITY;
+  try {
+    const fs = statfsSync(dirname(out));
+    free = fs.bavail * fs.bsize;
+  } catch {
+    // no statfs here: only ffmpeg's own words can tell
+  }
+  if (!/No space left on device/i.test(stderr) && free >= DISK_FULL_MARGIN) return null;
+  return new AppError('disk_full', `No space left on the disk: cannot write ${out} (ENOSPC${Number.isFinite(free) ? `, ${free} bytes free` : ''})`,
+    { errno: 'ENOSPC', path: out });
 }
 
 /** Runs a binary to completion, collecting stdout; rejects with its stderr on a non-zero exit. */
@@ -122,8 +144,9 @@ export function encodeClip(spec: EncodeSpec): Promise<void> {
       spec.signal?.removeEventListener('abort', onAbort);
       if (settled) return;
       settled = true;
+      const stderr = Buffer.concat(err).toString('utf8');
       if (code === 0) resolvePromise();
-      else reject(new AppError('ffmpeg_failed', `ffmpeg could not encode ${spec.out} (exit ${code}): ${Buffer.concat(err).toString('utf8').slice(-2000)}`));
+      else reject(diskFullError(spec.out, stderr) ?? new AppError('ffmpeg_failed', `ffmpeg could not encode ${spec.out} (exit ${code}): ${stderr.slice(-2000)}`));
     });
     (async () => {
       for await (const frame of spec.frames) {
@@ -137,10 +160,14 @@ export function encodeClip(spec: EncodeSpec): Promise<void> {
 
 /** Joins clips of identical size and settings by stream copy (no re-encoding). */
 export async function concatClips(listFile: string, out: string, signal?: AbortSignal): Promise<void> {
-  await runTool(ffmpegBinary(), [
-    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listFile,
-    '-c', 'copy', ...DETERMINISTIC_MP4, out,
-  ], signal);
+  try {
+    await runTool(ffmpegBinary(), [
+      '-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listFile,
+      '-c', 'copy', ...DETERMINISTIC_MP4, out,
+    ], signal);
+  } catch (err) {
+    throw (err as AppError).code === 'ffmpeg_failed' ? diskFullError(out, (err as Error).message) ?? err : err;
+  }
 }
 
 /** A line of an ffmpeg concat list naming one file (quotes escaped as the demuxer expects). */
@@ -171,7 +198,10 @@ export async function probeClip(path: string, countFrames = false): Promise<Prob
     '-v', 'error', '-select_streams', 'v:0', countFrames ? '-count_frames' : '-count_packets',
     '-show_entries', 'stream=codec_name,pix_fmt,width,height,avg_frame_rate,nb_read_frames,nb_read_packets,duration:format=duration',
     '-of', 'json', path,
-  ]);
+  ]).catch((err: unknown) => {
+    // A clip cut short by a full disk is unreadable ("moov atom not found"): say why.
+    throw diskFullError(path) ?? err;
+  });
   const parsed = JSON.parse(json) as {
     streams?: { codec_name: string; pix_fmt: string; width: number; height: number; avg_frame_rate: string;
       nb_read_frames?: string; nb_read_packets?: string; duration?: string }[];

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
+import { makeDirs } from '../util/make-dirs';
 import { checkExportTarget } from './target-check';
 
 /**
@@ -108,7 +109,7 @@ export class ExportFolder {
     if (!dir || dir.includes('\0')) throw new AppError('export_bad_folder', `Export folder ${JSON.stringify(dir)} is not a valid path`, { dir });
     // Also here, so a job queued before this check existed (and resumed at start-up) is refused, not run.
     checkExportTarget(dir);
-    mkdirSync(resolve(dir), { recursive: true });
+    makeDirs(resolve(dir));
     this.root = realpathSync(resolve(dir));
   }
 
@@ -125,7 +126,7 @@ export class ExportFolder {
       throw new AppError('export_path_escape', `Export path ${JSON.stringify(relPath)} leaves the export folder`, { relPath });
     }
     const parent = dirname(target);
-    mkdirSync(parent, { recursive: true });
+    makeDirs(parent);
     const realParent = realpathSync(parent);
     if (!isInside(this.root, realParent)) {
       throw new AppError('export_path_escape', `Export path ${JSON.stringify(relPath)} resolves outside the export folder (${realParent})`, { relPath, realParent });

@@ -13,10 +13,13 @@ const FINISHED = new Set(['done', 'failed', 'cancelled']);
 /**
  * Resolves when every job's row is done, failed or cancelled (or gone), checking every `pollMs`,
  * or when `signal` aborts. Its timer keeps the process alive meanwhile, whoever runs the jobs.
+ * `endedHere` tells of jobs that ended without their row saying so (a failure a full disk kept out of it).
  */
-export function waitForJobs(db: Database.Database, jobIds: readonly number[], opts: { signal?: AbortSignal; pollMs?: number } = {}): Promise<void> {
+export function waitForJobs(db: Database.Database, jobIds: readonly number[],
+  opts: { signal?: AbortSignal; pollMs?: number; endedHere?: (jobId: number) => boolean } = {}): Promise<void> {
   const status = db.prepare<unknown[], { status: string }>('SELECT status FROM job WHERE id = ?');
   const finished = () => jobIds.every((id) => {
+    if (opts.endedHere?.(id)) return true;
     const row = status.get(id);
     return !row || FINISHED.has(row.status);
   });

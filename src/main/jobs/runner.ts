@@ -7,6 +7,7 @@ import type { Project } from '../project/project';
 import { getJob, jobFromRow, type JobRow } from './job-store';
 import { RunnerLease, type LeaseHolder } from './lease';
 import { redactJson, redactSecrets } from '../util/redact-secrets';
+import { withDatabasePath } from '../db/write-retry';
 
 /**
  * One persisted job runner for every long task (plot generation, style learning, rendering, export).
@@ -77,6 +78,8 @@ const NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 export class JobRunner {
   private readonly kinds = new Map<string, JobKind<any>>();
   private readonly running = new Map<number, Running>();
+  /** Failures that could not be written to the job row (a full or read-only disk); the row stays 'running'. */
+  private readonly unrecorded = new Map<number, { code: string; message: string }>();
   private readonly busyLanes = new Set<string>();
   private readonly options: Required<RunnerOptions>;
   private readonly lease: RunnerLease;
@@ -226,7 +229,8 @@ export class JobRunner {
     for (const r of this.running.values()) r.controller.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
     this.released = true;
-    if (this.holding) this.lease.release();
+    // A lease that cannot be given back (full disk) expires by itself; stopping must not fail on it.
+    if (this.holding) this.guarded(() => this.lease.release());
     else this.lease.forget();
     this.holding = false;
   }
@@ -245,7 +249,10 @@ export class JobRunner {
   }
 
   private emit(jobId: number): Job | null {
-    const job = getJob(this.project.db, jobId);
+    const row = getJob(this.project.db, jobId);
+    const unrecorded = this.unrecorded.get(jobId);
+    // A failure the full disk kept out of the row is still reported as what it is.
+    const job = row && unrecorded && row.status === 'running' ? { ...row, status: 'failed' as const, error: unrecorded } : row;
     if (job) {
       this.reported.set(job.id, { updatedAt: job.updatedAt, sig: signature(job) });
       this.events.emit('job.progress', job);
@@ -370,6 +377,28 @@ export class JobRunner {
     if (this.idleWaiters.length > 0 && this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /**
+   * Marks a job failed. When even that write fails (the disk that filled up holds the database too), the
+   * failure is kept here for `unrecordedFailure` and the row stays 'running': the next runner to take the
+   * lease re-queues it, so the job resumes from its checkpoint once there is space again.
+   */
+  private recordFailure(jobId: number, err: unknown): void {
+    const payload = JSON.parse(redactJson(toErrorPayload(withDatabasePath(err, this.project.dbFile)))) as { code: string; message: string };
+    try {
+      this.project.db.prepare(`UPDATE job SET status = 'failed', error_json = ?, finished_at = ${NOW}, updated_at = ${NOW}
+        WHERE id = ? AND status = 'running'`).run(JSON.stringify(payload), jobId);
+    } catch (writeErr) {
+      const cause = toErrorPayload(withDatabasePath(writeErr, this.project.dbFile));
+      // The job's own error names what it met; a job that finished but could not say so gets the write's error.
+      this.unrecorded.set(jobId, payload.code === 'internal' ? cause : payload);
+    }
+  }
+
+  /** The failure of a job this runner could not record in the database (see recordFailure); null otherwise. */
+  unrecordedFailure(jobId: number): { code: string; message: string } | null {
+    return this.unrecorded.get(jobId) ?? null;
+  }
+
   /** Starts a queued job; 'lease lost' when another runner took the lease (nothing was started then). */
   private launch(jobId: number, kind: JobKind<any>): 'started' | 'not queued' | 'lease lost' {
     const db = this.project.db;
@@ -419,15 +448,12 @@ export class JobRunner {
         if (!controller.signal.aborted) db.prepare(`UPDATE job SET status = 'done', progress = 1, eta_seconds = 0, finished_at = ${NOW}, updated_at = ${NOW}
           WHERE id = ? AND status = 'running'`).run(jobId);
       } catch (err) {
-        if (!controller.signal.aborted) {
-          db.prepare(`UPDATE job SET status = 'failed', error_json = ?, finished_at = ${NOW}, updated_at = ${NOW}
-            WHERE id = ? AND status = 'running'`).run(redactJson(toErrorPayload(err)), jobId);
-        }
+        if (!controller.signal.aborted) this.recordFailure(jobId, err);
       } finally {
         this.running.delete(jobId);
         this.busyLanes.delete(kind.lane);
-        if (db.open) this.emit(jobId);
-        if (db.open) this.pump();
+        if (db.open) this.guarded(() => this.emit(jobId));
+        if (db.open) this.guarded(() => this.pump());
       }
     })();
     this.running.set(jobId, { controller, promise });

@@ -43,7 +43,11 @@ export class Project {
 
   close(): void {
     if (this.db.open) {
-      this.db.pragma('optimize');
+      try {
+        this.db.pragma('optimize');
+      } catch {
+        // Optional upkeep; on a full or read-only disk closing must still succeed.
+      }
       this.db.close();
     }
   }

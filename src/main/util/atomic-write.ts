@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
+import { makeDirs } from './make-dirs';
 
 /**
  * Writes a file so that readers see either the old or the new content, never a torn one:
  * write to a temporary sibling, fsync, then rename over the target.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
@@ -18,7 +19,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
   closeSync(fd);
   try {
@@ -27,4 +28,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** write/fsync errors (ENOSPC, EIO) carry no path: name the file the caller asked for. */
+function withPath(err: unknown, path: string): unknown {
+  const e = err as { code?: unknown; path?: unknown } | null;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.path === undefined) e.path = path;
+  return err;
 }

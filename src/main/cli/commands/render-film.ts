@@ -13,7 +13,8 @@ import { framesInScope, parseScopeSpec } from '../../render/frames';
 import { RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
 import { checkRenderFits } from '../../render/render-size';
 import { getRenderSettings } from '../../render/settings';
-import { printResult, progressLine } from '../output';
+import { withDatabasePath } from '../../db/write-retry';
+import { printNotice, printResult, progressLine } from '../output';
 
 /**
  * `dreamframe render-film --project <dir> --film <id> [--scope chapter:N|subchapter:N.M] --model <dir>`:
@@ -112,9 +113,16 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
     }
     const notice = waitingNotice(runner, project.dir, [jobId], 'running this command again resumes it');
     if (notice) onNotice(notice);
-    await waitForJobs(project.db, [jobId], { signal: waiting.signal });
-    const job = getJob(project.db, jobId)!;
+    const id = jobId;
+    await waitForJobs(project.db, [id], { signal: waiting.signal, endedHere: (j) => runner.unrecordedFailure(j) !== null });
+    // A failure the disk could not take (full) is reported as the job's; its row still says 'running', so
+    // the same command resumes it once there is space.
+    const unrecorded = runner.unrecordedFailure(id);
+    const row = getJob(project.db, id)!;
+    const job = unrecorded ? { ...row, status: 'failed' as const, error: unrecorded } : row;
     return { job, resumed, frames, interrupted };
+  } catch (err) {
+    throw withDatabasePath(err, project.dbFile);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -161,7 +169,7 @@ export function register(program: Command): void {
         const line = `${bar(j.progress)} ${j.message ?? ''}${eta(j.etaSeconds)}`;
         if (line !== last) progressLine(line);
         last = line;
-      }, (notice) => process.stderr.write(`${notice}\n`));
+      }, (notice) => printNotice(notice));
       if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
       printResult(opts, { jobId: job.id, status: job.status, resumed, frames, error: job.error }, () =>
         `Job ${job.id} ${job.status}${resumed ? ' (resumed)' : ''}: ${frames} frame(s)${job.error ? ` — ${job.error.message}` : ''}`);
