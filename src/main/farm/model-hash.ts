@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { MANIFEST_FILE } from '../models/library';
+import { sha256FileSync } from '../util/file-hash';
 
 /**
  * A model folder's content hash, the name a render task gives its model. It covers every file of the folder
@@ -30,22 +31,6 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-function hashFile(path: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  const chunk = Buffer.allocUnsafe(1 << 22);
-  try {
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.byteLength, null);
-      if (n === 0) break;
-      h.update(chunk.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
 export function modelFolderHash(dir: string): string {
   let files: string[];
   try {
@@ -59,7 +44,7 @@ export function modelFolderHash(dir: string): string {
   const known = memo.get(dir);
   if (known?.stamp === stamp) return known.hash;
   const h = createHash('sha256');
-  for (const f of files) h.update(`${relative(dir, f).split(sep).join('/')}\0${hashFile(f)}\n`);
+  for (const f of files) h.update(`${relative(dir, f).split(sep).join('/')}\0${sha256FileSync(f)}\n`);
   const hash = h.digest('hex');
   memo.set(dir, { stamp, hash });
   return hash;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { hashFileInto } from '../util/file-hash';
 import { loadModel } from './model-io';
 import { externalLocation, isExternal } from './tensor';
 
@@ -13,18 +14,4 @@ export function hashModelFile(modelFile: string, extra = ''): string {
   for (const f of [...files].sort()) if (existsSync(f)) hashFileInto(h, f);
   h.update(extra);
   return h.digest('hex');
-}
-
-function hashFileInto(h: ReturnType<typeof createHash>, path: string): void {
-  const fd = openSync(path, 'r');
-  const chunk = Buffer.allocUnsafe(1 << 22);
-  try {
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.byteLength, null);
-      if (n === 0) break;
-      h.update(chunk.subarray(0, n));
-    }
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hashFileInto } from '../util/file-hash';
 
 /**
  * Where converted metric models live: `--cache`, else $DREAMFRAME_QUALITY_CACHE, else ~/.cache/dreamframe/quality
@@ -18,19 +18,9 @@ export function qualityCacheDir(explicit?: string): string {
 export function hashFiles(files: string[], tag: string): string {
   const h = createHash('sha256');
   h.update(tag);
-  const chunk = Buffer.allocUnsafe(1 << 22);
   for (const file of files) {
     h.update(`\0${file.split(/[\\/]/).pop()}\0`);
-    const fd = openSync(file, 'r');
-    try {
-      for (;;) {
-        const n = readSync(fd, chunk, 0, chunk.byteLength, null);
-        if (n === 0) break;
-        h.update(chunk.subarray(0, n));
-      }
-    } finally {
-      closeSync(fd);
-    }
+    hashFileInto(h, file);
   }
   return h.digest('hex');
 }
