@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { dispatch } from '../../src/main/api/dispatch';
+import type { AppContext } from '../../src/main/app/context';
 import { API_KEY_SECRET, secretStore } from '../../src/main/plot/secret-store';
 import { startServer } from '../../src/main/transports/server';
 import { createProject } from '../../src/main/project/project';
@@ -61,6 +63,20 @@ describe('configured secrets never reach the database or the logs', () => {
     }
     for (const call of [...warn.mock.calls, ...error.mock.calls]) expect(JSON.stringify(call)).not.toContain(SECRET);
     delete process.env.DF_TEST_SECRET_KEY;
+  });
+
+  it('an API failure quoting the key is redacted in the log line and in the answer', async () => {
+    secretStore().set(API_KEY_SECRET, SECRET);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const ctx = { wiring: { handlers: { 'films.list': () => { throw new Error(`upstream said: bad key ${SECRET}`); } } } } as unknown as AppContext;
+    const res = await dispatch(ctx, 'films.list', {});
+    expect(res.ok).toBe(false);
+    expect(JSON.stringify(res)).not.toContain(SECRET);
+    expect(JSON.stringify(res)).toContain('bad key [redacted]');
+    expect(error).toHaveBeenCalled();
+    for (const call of error.mock.calls) expect(JSON.stringify(call)).not.toContain(SECRET);
+    error.mockRestore();
+    secretStore().set(API_KEY_SECRET, null);
   });
 
   it('redactSecrets hides every configured secret, also inside longer text', () => {

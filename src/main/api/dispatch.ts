@@ -1,6 +1,7 @@
 import { isMethodName, methods } from '../../shared/api/contract';
 import { AppError, toErrorPayload, type ApiErrorPayload } from '../../shared/errors';
 import { jsonPath } from '../import/json-errors';
+import { redactJson, redactSecrets } from '../util/redact-secrets';
 import type { AppContext } from '../app/context';
 
 /**
@@ -39,14 +40,15 @@ export async function dispatch(ctx: AppContext, method: unknown, input: unknown)
       const checked = methods[method].output.safeParse(result);
       if (!checked.success) {
         const issues = checked.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
-        console.error(`[api] ${method} returned what its output schema refuses:`, issues);
+        console.error(redactSecrets(`[api] ${method} returned what its output schema refuses: ${JSON.stringify(issues)}`));
         throw new AppError('internal_output_mismatch',
           `Output of ${method} does not match the contract: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       }
     }
     return { ok: true, result };
   } catch (err) {
-    if (!(err instanceof AppError)) console.error(`[api] ${method} failed:`, err);
-    return { ok: false, error: toErrorPayload(err) };
+    // Logs and answers never carry a configured secret (an error text may quote a server's echo of the key).
+    if (!(err instanceof AppError)) console.error(redactSecrets(`[api] ${method} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+    return { ok: false, error: JSON.parse(redactJson(toErrorPayload(err))) as ApiErrorPayload };
   }
 }
