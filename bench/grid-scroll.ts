@@ -7,6 +7,9 @@
  * requestAnimationFrame callbacks longer than 1.5 × the display's frame time count as (interval / frame time − 1)
  * dropped frames.
  *
+ * Also: the storyboard filters' server part (`curation.frameFilters`: text search in any word order across
+ * descriptions, lines and QA, plus failed renders) on one 1,331-frame film, direct and over the WebSocket API.
+ *
  * Needs the built renderer (npx electron-vite build) and /usr/bin/chromium.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +19,8 @@ import { launchChromium } from '../test/support/chromium';
 import { createProject } from '../src/main/project/project';
 import { importStoryJsFile } from '../src/main/import/story-js';
 import { startServer } from '../src/main/transports/server';
+import { framesMatching, framesWithFailedRender } from '../src/main/curation/frame-filters';
+import { TestWsClient } from '../test/support/ws-client';
 
 const shared = process.env.DREAMFRAME_SHARED ?? resolve(import.meta.dirname, '../../shared');
 const fixture = resolve(shared, 'fixtures/dreamframe/story_info_0.json');
@@ -35,9 +40,27 @@ const dir = mkdtempSync(join(tmpdir(), 'dreamframe-bench-grid-'));
 try {
   const p = createProject(join(dir, 'p'));
   let filmId = 0;
-  for (let i = 0; i < FILMS; i++) filmId = importStoryJsFile(p, fixture).filmId;
+  // Ten copies of one story: imported as new films each time (a repeat import is refused otherwise).
+  for (let i = 0; i < FILMS; i++) filmId = importStoryJsFile(p, fixture, { asNew: true }).filmId;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const timeIt = async (n: number, fn: () => unknown) => {
+    const t: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s0 = performance.now();
+      await fn();
+      t.push(performance.now() - s0);
+    }
+    return median(t);
+  };
+  const query = "shop blacksmith's hammer";
+  const direct = await timeIt(20, () => { framesMatching(p.db, filmId, query); framesWithFailedRender(p.db, filmId); });
+  console.log(`curation.frameFilters "${query}" (${framesMatching(p.db, filmId, query).length} frames), direct: median ${direct.toFixed(1)} ms`);
   p.close();
   const server = await startServer({ projectDir: join(dir, 'p'), port: 0, rendererDir });
+  const ws = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+  const overApi = await timeIt(20, () => ws.call('curation.frameFilters', { filmId, query }));
+  ws.close();
+  console.log(`curation.frameFilters over the WebSocket API: median ${overApi.toFixed(1)} ms`);
   const browser = await launchChromium();
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   await page.goto(`${server.url}#film=${filmId}`);
