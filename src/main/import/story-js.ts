@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ImportReport } from '../../shared/api/contract';
 import { AppError } from '../../shared/errors';
+import { withWriteRetry } from '../db/write-retry';
 import type { FilmDocument } from '../../shared/film-document';
 import type { Project } from '../project/project';
 import { insertFilmDocument } from '../story/film-writer';
@@ -235,7 +236,9 @@ export function storyJsContentHash(story: StoryJs): string {
  * the hash was recorded are not recognised).
  */
 export function importStoryJsText(project: Project, text: string, file: string, options: StoryJsImportOptions = {}): ImportReport {
-  return project.db.transaction(() => importParsed(project, text, file, options))();
+  // Immediate: the duplicate check reads before the film is written, and a deferred read would be refused
+  // outright (not waited for) once another process wrote in between; withWriteRetry waits out a long writer.
+  return withWriteRetry(project.db, () => project.db.transaction(() => importParsed(project, text, file, options)).immediate());
 }
 
 function importParsed(project: Project, text: string, file: string, options: StoryJsImportOptions): ImportReport {

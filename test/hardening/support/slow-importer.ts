@@ -15,12 +15,12 @@ const project = openProject(projectDir);
 const text = readFileSync(storyFile, 'utf8');
 
 project.db.transaction(() => {
-  importStoryJsText(project, text, storyFile);
+  importStoryJsText(project, text, storyFile, { asNew: true });
   process.stdout.write('holding\n');
   const until = Date.now() + holdMs;
   while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
 }).immediate();
-for (let i = 0; i < repeat; i++) importStoryJsText(project, text, storyFile);
+for (let i = 0; i < repeat; i++) importStoryJsText(project, text, storyFile, { asNew: true });
 const films = project.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM film').get()!.n;
 project.close();
 process.stdout.write(`done ${films}\n`);
