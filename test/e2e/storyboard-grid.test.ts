@@ -256,11 +256,14 @@ describe('storyboard grid and filters (serve mode, Chromium)', () => {
     await page.waitForSelector(`[data-testid="compare-variant"][data-render-id="${renders[1].id}"][data-keyframe="true"]`);
     const now = await call<RenderInfo[]>('render.list', { frameId: compareFrameId });
     expect(now.filter((r) => r.isKeyframe).map((r) => r.id)).toEqual([renders[1].id]);
-    // Zoom, then Esc closes the comparison.
+    // Zoom, then Esc closes the comparison; the list card's "variants" button opens it again.
     await page.keyboard.press('+');
     expect(await page.textContent('[data-testid="compare-zoom"]')).toBe('125%');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('[data-testid="compare-view"]').count()).toBe(0);
+    await page.click(`[data-testid="frame-card"][data-frame-id="${compareFrameId}"] [data-testid="card-variants"]`);
+    await page.waitForSelector(`[data-testid="compare-variant"][data-render-id="${renders[1].id}"][data-keyframe="true"]`);
+    await page.keyboard.press('Escape');
     await page.context().close();
   });
 
