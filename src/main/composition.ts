@@ -8,6 +8,7 @@ import { exportHandlers } from './export/api-handlers';
 import { exportJobKind } from './export/job';
 import { farmHandlers } from './farm/api-handlers';
 import { farmRoute } from './farm/coordinator';
+import { fsHandlers } from './fs/api-handlers';
 import { modelHandlers } from './models/api-handlers';
 import { importModel } from './models/import/index';
 import { modelImportJobKind } from './models/import-job';
@@ -39,6 +40,7 @@ export const handlers: HandlerMap = {
   ...modelHandlers,
   ...qualityHandlers,
   ...farmHandlers,
+  ...fsHandlers,
 };
 
 /** Every job kind the app's runner runs (a CLI command registers only the kind it runs itself). */

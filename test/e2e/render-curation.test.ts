@@ -191,13 +191,15 @@ async function scenario(): Promise<void> {
     await page.click('[data-testid="bulk-approve"]');
     await expect.poll(() => frameHits.count()).toBe(FRAMES - 3);
     for (const i of [0, 1]) await frameHits.nth(i).locator('[data-testid="hit-select"]').check();
-    await page.fill('[data-testid="review-note"]', 'hands look wrong');
+    // Reject opens the in-app dialog (reason from the list, note).
     await page.click('[data-testid="bulk-reject"]');
+    await page.fill('[data-testid="reject-note"]', 'hands look wrong');
+    await page.click('[data-testid="reject-confirm"]');
     await expect.poll(() => frameHits.count()).toBe(FRAMES - 5);
     const reviewed = await api<Storyboard>('films.storyboard', { filmId });
     const stateOf = (id: number) => reviewed.frames.find((f) => f.id === id)!.review;
     expect(ids.slice(0, 3).map((id) => stateOf(id).state)).toEqual(['approved', 'approved', 'approved']);
-    expect(ids.slice(3, 5).map(stateOf)).toEqual([{ state: 'rejected', note: 'hands look wrong' }, { state: 'rejected', note: 'hands look wrong' }]);
+    expect(ids.slice(3, 5).map(stateOf)).toEqual([{ state: 'rejected', note: 'hands look wrong', reason: null }, { state: 'rejected', note: 'hands look wrong', reason: null }]);
     await page.selectOption('[data-testid="curation-filter"]', 'rejected');
     await expect.poll(() => frameHits.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-id'))))).toEqual(ids.slice(3, 5));
     await page.selectOption('[data-testid="curation-filter"]', '');

@@ -5,6 +5,7 @@ import {
 } from './entities';
 import { exportMethods } from './methods-export';
 import { farmMethods } from './methods-farm';
+import { fsMethods } from './methods-fs';
 import { modelMethods } from './methods-models';
 import { renderMethods } from './methods-render';
 import { curationMethods } from './methods-curation';
@@ -132,6 +133,9 @@ const coreMethods = {
   },
 } as const;
 
+/** Job kinds that capture settings when queued, so jobs.resume can swap in the current ones (useCurrentSettings). */
+export const JOB_KINDS_WITH_SETTINGS: readonly string[] = ['render.keyframes'];
+
 /**
  * Feature areas contribute their methods from src/shared/api/methods-<area>.ts; spread them here.
  */
@@ -145,6 +149,7 @@ export const methods = {
   ...modelMethods,
   ...qualityMethods,
   ...farmMethods,
+  ...fsMethods,
 } as const;
 
 export type Methods = typeof methods;

@@ -35,7 +35,16 @@ export const useAppStore = defineStore('app', () => {
   }
 
   const cancelJob = (jobId: number) => report.attempt(`cancel job ${jobId}`, () => api().call('jobs.cancel', { jobId }));
-  const resumeJob = (jobId: number) => report.attempt(`resume job ${jobId}`, () => api().call('jobs.resume', { jobId }));
+  /** What the last resume ran with ("Job 4 resumed with its own settings: model …"), for the jobs view. */
+  const resumeNote = ref<string | null>(null);
+  /** Resumes a failed or cancelled job with the settings it was queued with, or (render jobs) the film's current ones. */
+  async function resumeJob(jobId: number, useCurrentSettings = false): Promise<void> {
+    const res = await report.attempt(`resume job ${jobId}`, () => api().call('jobs.resume', { jobId, useCurrentSettings }));
+    if (res?.resumed) {
+      const which = useCurrentSettings ? 'the current settings' : 'the settings it was queued with';
+      resumeNote.value = `Job ${jobId} resumed with ${which}${res.settings ? `: ${res.settings}` : ''}`;
+    }
+  }
 
   function applyJob(job: Job): void {
     const i = jobs.value.findIndex((j) => j.id === job.id);
@@ -52,5 +61,5 @@ export const useAppStore = defineStore('app', () => {
     api().on('job.progress', applyJob),
   );
 
-  return { connection, info, error, jobs, helpOpen, loadInfo, loadJobs, cancelJob, resumeJob, applyJob };
+  return { connection, info, error, jobs, helpOpen, resumeNote, loadInfo, loadJobs, cancelJob, resumeJob, applyJob };
 });

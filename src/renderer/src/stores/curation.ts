@@ -85,14 +85,17 @@ export const useCurationStore = defineStore('curation', () => {
     if (loaded) settings.value = loaded;
   }
 
-  async function saveSettings(patch: RenderSettingsPatch): Promise<boolean> {
+  /** Saves the film's render settings; a refusal is returned (the form shows it by its fields), not put in the bar. */
+  async function saveSettings(patch: RenderSettingsPatch): Promise<{ ok: true } | { ok: false; error: unknown }> {
     const id = filmId.value;
-    if (id === null) return false;
-    const saved = await report.attempt('save the render settings', () => api().call('render.setSettings', { filmId: id, settings: patch }));
-    if (!saved) return false;
-    settings.value = saved;
+    if (id === null) return { ok: false, error: new Error('No film is open') };
+    try {
+      settings.value = await api().call('render.setSettings', { filmId: id, settings: patch });
+    } catch (error) {
+      return { ok: false, error };
+    }
     notice.value = 'Render settings saved';
-    return true;
+    return { ok: true };
   }
 
   async function loadRenders(frameId: number | null): Promise<void> {
@@ -134,13 +137,14 @@ export const useCurationStore = defineStore('curation', () => {
     selection.value = new Set();
   }
 
-  async function reviewSelection(state: ReviewState, note: string | null = null): Promise<void> {
+  /** `withLinesAndQa`: the selected frames' dialogue lines and (for whole subchapters) QA pairs get the same state. */
+  async function reviewSelection(state: ReviewState, note: string | null = null, withLinesAndQa = false): Promise<void> {
     const items = selectedRefs.value;
     if (items.length === 0) {
       notice.value = 'Nothing selected';
       return;
     }
-    const result = await report.attempt('set the review state', () => api().call('review.set', { items, state, note }));
+    const result = await report.attempt('set the review state', () => api().call('review.set', { items, state, note, withLinesAndQa }));
     if (!result) return;
     const { updated } = result;
     notice.value = `${state === 'approved' ? 'Approved' : state === 'rejected' ? 'Rejected' : 'Reset'} ${updated} item${updated === 1 ? '' : 's'}`;
@@ -173,10 +177,15 @@ export const useCurationStore = defineStore('curation', () => {
     report.attempt('move the dialogue line', () => api().call('curation.moveDialogue', { id, afterFrame, index }));
   const chooseKeyframe = (renderId: number) => report.attempt('choose the keyframe', () => api().call('render.chooseKeyframe', { renderId }));
 
+  /** "Only frames without a current keyframe" (render tab): scope renders skip rendered, non-stale frames. */
+  const onlyMissing = ref(false);
+
   async function startRender(scope: RenderScope, seed?: number): Promise<number | null> {
     const id = filmId.value;
     if (id === null) return null;
-    const res = await report.attempt('start rendering', () => api().call('render.start', { filmId: id, scope, seed }));
+    // A chosen seed re-renders one frame on purpose; the option is for subchapter/chapter/film renders.
+    const skipRendered = seed === undefined && scope.kind !== 'frames' && onlyMissing.value;
+    const res = await report.attempt('start rendering', () => api().call('render.start', { filmId: id, scope, seed, onlyMissing: skipRendered }));
     if (res) {
       notice.value = `Render job ${res.jobId} queued`;
       jobsOpen.value = true;
@@ -231,7 +240,7 @@ export const useCurationStore = defineStore('curation', () => {
 
   return {
     panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
-    history, settings, renders, reviewNote, notice, filmId,
+    history, settings, renders, reviewNote, notice, filmId, onlyMissing,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
     insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, renderFocused, rerenderWithNewSeed,

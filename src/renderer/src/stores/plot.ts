@@ -21,6 +21,8 @@ export const usePlotStore = defineStore('plot', () => {
   const breadth = ref<PlotBreadth>({ chapters: 11, subchapters: 11, frames: 11, dialogueLines: 6, qaPairs: 2 });
   const expandUntil = ref<1 | 2 | 3>(3);
   const creating = ref(false);
+  /** The film the last `create` made; the window opens it in the storyboard (issue #17 defect 8). */
+  const createdFilmId = ref<number | null>(null);
 
   const settings = ref<PlotSettingsView | null>(null);
   const scope = ref<'installation' | 'project'>('project');
@@ -102,6 +104,7 @@ export const usePlotStore = defineStore('plot', () => {
     creating.value = false;
     if (res) {
       theme.value = '';
+      createdFilmId.value = res.filmIds[0];
       await watchFilm(res.filmIds[0]);
       tab.value = 'tree';
     }
@@ -202,7 +205,7 @@ export const usePlotStore = defineStore('plot', () => {
   }
 
   return {
-    open, tab, error, theme, breadth, expandUntil, creating, settings, scope, draft, apiKey, models, testing, templates,
+    open, tab, error, theme, breadth, expandUntil, creating, createdFilmId, settings, scope, draft, apiKey, models, testing, templates,
     filmId, tree, selectedKey, node, previews, outline, withChildren, counts,
     loadSettings, saveSettings, forgetKey, testConnection, loadTemplates, saveTemplate, resetTemplate, create, watchFilm,
     loadTree, select, regenerate, expand, saveOutline, close,
