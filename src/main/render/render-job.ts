@@ -6,9 +6,11 @@ import type { JobContext, JobKind } from '../jobs/runner';
 import { mutate } from '../db/mutation';
 import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
 import { resolveEmbeddingFile } from './embedding-path';
+import { returnFramesToReview } from '../story/review-return';
 import { storeImage } from './image-store';
 import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
 import { checkRenderFits } from './render-size';
+import { getRenderSettings } from './settings';
 
 /**
  * Job kind "render.keyframes": renders the frames of a scope, in film order, on the GPU lane.
@@ -98,6 +100,8 @@ export function recordFrame(ctx: JobContext<RenderJobParams>, cp: RenderCheckpoi
           settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
       }
       db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(frameId);
+      // A new picture is not the one that was approved.
+      returnFramesToReview(db, [frameId], 'new keyframe rendered');
       done.add(frameId);
     }
     ctx.saveCheckpoint({ ...cp, done: [...done], failed });
@@ -199,5 +203,12 @@ export function renderJobKind(loadRenderer: RendererFactory = loadKeyframeRender
     lane: 'gpu',
     params: RenderJobParams,
     run: (ctx) => farm?.(ctx) ?? runRenderJob(ctx, loadRenderer),
+    // "Retry with current settings": the film's settings now, keeping the job's own number of variants
+    // (a single-frame re-render with N seeds stays N).
+    withCurrentSettings: (project, params) => ({
+      ...params, settings: { ...getRenderSettings(project.db, params.filmId), variants: params.settings.variants },
+    }),
+    describeSettings: ({ settings: s }) => `model ${s.model || '(none)'}, ${s.width ?? 'native'}×${s.height ?? 'native'}, ` +
+      `${s.steps} steps, ${s.scheduler}, guidance ${s.guidance}${s.embedding ? `, embedding ${s.embedding}` : ''}`,
   };
 }
