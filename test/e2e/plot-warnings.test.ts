@@ -68,6 +68,9 @@ describe('plot generation tree', () => {
     const tree = (await dispatch(server.context, 'plot.tree', { filmId: films.result[0].id })) as { ok: true; result: PlotTree };
     expect(shown).toEqual(tree.result.nodes.find((n) => n.key === 'film')!.warnings);
     expect(shown).toEqual(expect.arrayContaining([expect.stringMatching(/more than two words.*"path leading from the city gates"/)]));
+    // The new film is open in the storyboard behind the dialog, and in the address (#17 defect 8).
+    await page.locator(`[data-testid="storyboard"][data-film-id="${films.result[0].id}"]`).waitFor({ state: 'attached' });
+    expect(new URL(page.url()).hash).toBe(`#film=${films.result[0].id}`);
     // A chapter node not generated yet has no repairs and no mark.
     expect(await page.locator('[data-testid="plot-tree"] .plot-node.plot-pending').first().getAttribute('class')).not.toContain('plot-warned');
     expect(pageErrors).toEqual([]);
