@@ -10,7 +10,7 @@ import { createProjectWithSample } from '../../src/main/app/context';
 import { createProject } from '../../src/main/project/project';
 import { importStoryJsFile } from '../../src/main/import/story-js';
 import { dispatch } from '../../src/main/api/dispatch';
-import { storeImage } from '../../src/main/render/image-store';
+import { storeImage } from '../../src/main/media/image-store';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
 import { launchChromium } from '../support/chromium';
 import { dreamframeFixtureDir, repoRoot } from '../support/paths';
@@ -180,6 +180,15 @@ describe('storyboard grid and filters (serve mode, Chromium)', () => {
     const marks = await page.locator('[data-testid="grid-card"]').evaluateAll((els) => els.map((e) => !!e.querySelector('[data-testid="grid-stale"]')));
     expect(marks.length).toBeGreaterThan(0);
     expect(marks.every(Boolean)).toBe(true);
+    // Ctrl+A selects every frame the filtered storyboard shows (for the dock's bulk review).
+    await page.keyboard.press('Shift+C');
+    await expect.poll(selected).toEqual([]);
+    await page.keyboard.press('Control+a');
+    await expect.poll(() => page.locator('[data-testid="grid-card"][data-selected="false"]').count()).toBe(0);
+    await page.keyboard.press('c');
+    await expect.poll(() => page.textContent('[data-testid="selection-count"]')).toBe(String(expected.stale));
+    await page.keyboard.press('Shift+C');
+    await page.keyboard.press('c');
     await page.click('[data-testid="filter-stale"]');
     await page.click('[data-testid="filter-failed"]');
     await expect.poll(() => shown(page)).toBe(expected.failed);

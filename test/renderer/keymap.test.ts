@@ -121,7 +121,7 @@ describe('keymap', () => {
     // A dock key that the storyboard around it already uses.
     const enclosing = bind(map, 'openViewer', 'l');
     expect(enclosing.ok).toBe(false);
-    if (!enclosing.ok) expect(enclosing.error).toMatch(/l already does “Next frame \(the card to the right in the grid\)” \(Storyboard\)/);
+    if (!enclosing.ok) expect(enclosing.error).toMatch(/l already does “Next frame \(in the grid: the card to the right\)” \(Storyboard\)/);
     // A global key that an inner scope already uses would never reach its action there.
     expect(bind(map, 'toggleHelp', 'Shift+x').ok).toBe(false);
     expect(bind(map, 'closeDialog', '?').ok).toBe(false);

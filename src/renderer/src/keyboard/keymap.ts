@@ -34,10 +34,10 @@ export interface KeyAction { id: string; scope: Scope; label: string; keys: read
 export const ACTIONS = [
   { id: 'toggleHelp', scope: 'global', label: 'Show / hide this help', keys: ['?'] },
 
-  { id: 'nextFrame', scope: 'storyboard', label: 'Next frame (the card to the right in the grid)', keys: ['ArrowRight', 'l'] },
-  { id: 'prevFrame', scope: 'storyboard', label: 'Previous frame (the card to the left in the grid)', keys: ['ArrowLeft', 'h'] },
-  { id: 'rowDown', scope: 'storyboard', label: 'Frame below (the next frame in the list)', keys: ['ArrowDown', 'j'] },
-  { id: 'rowUp', scope: 'storyboard', label: 'Frame above (the previous frame in the list)', keys: ['ArrowUp', 'k'] },
+  { id: 'nextFrame', scope: 'storyboard', label: 'Next frame (in the grid: the card to the right)', keys: ['ArrowRight', 'l'] },
+  { id: 'prevFrame', scope: 'storyboard', label: 'Previous frame (in the grid: the card to the left)', keys: ['ArrowLeft', 'h'] },
+  { id: 'rowDown', scope: 'storyboard', label: 'Next frame (in the grid: the card below)', keys: ['ArrowDown', 'j'] },
+  { id: 'rowUp', scope: 'storyboard', label: 'Previous frame (in the grid: the card above)', keys: ['ArrowUp', 'k'] },
   { id: 'nextSubchapter', scope: 'storyboard', label: 'Next subchapter', keys: [']'] },
   { id: 'prevSubchapter', scope: 'storyboard', label: 'Previous subchapter (or start of this one)', keys: ['['] },
   { id: 'nextChapter', scope: 'storyboard', label: 'Next chapter', keys: ['PageDown', '}'] },
@@ -57,6 +57,7 @@ export const ACTIONS = [
   { id: 'zoomIn', scope: 'storyboard', label: 'Larger grid thumbnails', keys: ['+', '='] },
   { id: 'zoomOut', scope: 'storyboard', label: 'Smaller grid thumbnails', keys: ['-'] },
   { id: 'compareVariants', scope: 'storyboard', label: 'Compare the focused frame\'s variants', keys: ['Shift+w'] },
+  { id: 'selectShownFrames', scope: 'storyboard', label: 'Select every frame the storyboard shows (after its filters)', keys: ['Ctrl+a'] },
   { id: 'clearFilters', scope: 'storyboard', label: 'Clear the storyboard filters', keys: ['Shift+Escape'] },
 
   { id: 'togglePanel', scope: 'dock', label: 'Show / hide the curation panel', keys: ['c'] },
