@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { dispatch } from '../../src/main/api/dispatch';
@@ -92,6 +92,10 @@ describe('configured secrets never reach the database or the logs', () => {
     process.env.DREAMFRAME_CONFIG_DIR = join(dir, 'config');
     const projectDir = join(dir, 'project');
     createProject(projectDir).close();
+    // The app's own safeStorage file (unreadable here) sits in the same config folder and must stay as it is.
+    const appFile = join(dir, 'config', 'secrets', 'llm-api-key.bin');
+    mkdirSync(join(dir, 'config', 'secrets'), { recursive: true });
+    writeFileSync(appFile, Buffer.from('v10 safeStorage bytes'));
     let server = await startServer({ projectDir, port: 0 });
     let client = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
     await client.call('plot.settings.set', { scope: 'installation', values: { apiKeyEnv: 'DF_UNSET_KEY_VAR' }, apiKey: SECRET });
@@ -102,9 +106,10 @@ describe('configured secrets never reach the database or the logs', () => {
     const files: string[] = [];
     const walk = (d: string) => readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name))));
     walk(join(dir, 'config'));
-    expect(files.filter((x) => x.startsWith(join(dir, 'config', 'secrets'))).length).toBe(2);
+    expect(files.filter((x) => x.startsWith(join(dir, 'config', 'secrets', 'local'))).length).toBe(2);
+    expect(readFileSync(appFile, 'utf8')).toBe('v10 safeStorage bytes');
     for (const f of files) expect(readFileSync(f).includes(SECRET)).toBe(false);
-    for (const f of files.filter((x) => x.startsWith(join(dir, 'config', 'secrets')))) expect(statSync(f).mode & 0o077).toBe(0);
+    for (const f of files.filter((x) => x.startsWith(join(dir, 'config', 'secrets', 'local')))) expect(statSync(f).mode & 0o077).toBe(0);
 
     server = await startServer({ projectDir, port: 0 });
     client = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);

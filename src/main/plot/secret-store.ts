@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { AppError } from '../../shared/errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import { registerSecret } from '../util/redact-secrets';
 import { configDir } from './settings';
@@ -46,7 +47,12 @@ export class EncryptedFileSecretStore implements SecretStore {
   get(name: string): string | null {
     const f = this.file(name);
     if (!existsSync(f) || !this.encryptor.isEncryptionAvailable()) return null;
-    const value = this.encryptor.decryptString(readFileSync(f));
+    let value: string;
+    try {
+      value = this.encryptor.decryptString(readFileSync(f));
+    } catch (err) {
+      throw new AppError('secret_unreadable', `${f} cannot be decrypted (${(err as Error).message}); set the API key again`, { file: f });
+    }
     registerSecret(value);
     return value;
   }
@@ -133,7 +139,8 @@ export class UserKeyEncryptor implements StringEncryptor {
  */
 export class UserFileSecretStore implements SecretStore {
   private store(): EncryptedFileSecretStore {
-    const dir = join(configDir(), 'secrets');
+    // Its own folder: the app's safeStorage files in secrets/ are not readable with this key, and must not be overwritten.
+    const dir = join(configDir(), 'secrets', 'local');
     return new EncryptedFileSecretStore(new UserKeyEncryptor(dir), dir);
   }
 
