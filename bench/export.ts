@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createProjectWithSample } from '../src/main/app/context';
 import { runExport, selectFilms } from '../src/main/export/exporter';
 import { importStoryJsFile } from '../src/main/import/story-js';
-import { storeImage } from '../src/main/render/image-store';
+import { storeImage } from '../src/main/media/image-store';
 import { dreamframeFixtureDir } from '../test/support/paths';
 import { insertFilmDocument } from '../src/main/story/film-writer';
 import { resourcesDir } from '../src/main/util/resources';

@@ -18,7 +18,7 @@ import type { Project } from '../src/main/project/project';
 import { importStoryJsFile } from '../src/main/import/story-js';
 import { QUALITY_JOB, qualityJobKind, type QualityWork } from '../src/main/quality/quality-job';
 import { getQualityScore, qualityFrames } from '../src/main/quality/repo';
-import { storeImage } from '../src/main/render/image-store';
+import { storeImage } from '../src/main/media/image-store';
 
 const shared = process.env.DREAMFRAME_SHARED ?? join(import.meta.dirname, '..', '..', 'shared');
 const fixtures = join(shared, 'fixtures');

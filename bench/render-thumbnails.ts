@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createProjectWithSample } from '../src/main/app/context';
-import { storeImage } from '../src/main/render/image-store';
+import { storeImage } from '../src/main/media/image-store';
 import { getStoryboard, listFilms } from '../src/main/story/film-reader';
 import { startServer } from '../src/main/transports/server';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProjectWithSample } from '../../src/main/app/context';
-import { storeImage } from '../../src/main/render/image-store';
+import { storeImage } from '../../src/main/media/image-store';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
 import { openProject, type Project } from '../../src/main/project/project';
 

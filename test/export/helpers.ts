@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import type { ItemRef, ReviewState } from '../../src/shared/api/entities';
 import type { Project } from '../../src/main/project/project';
 import { setReview } from '../../src/main/story/edits';
-import { storeImage, type StoredImage } from '../../src/main/render/image-store';
+import { storeImage, type StoredImage } from '../../src/main/media/image-store';
 import { probeClip, type ProbeResult } from '../../src/main/export/ffmpeg';
 import { dreamframeFixtureDir } from '../support/paths';
 

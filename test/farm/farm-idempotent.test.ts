@@ -9,7 +9,7 @@ import { farmRoute } from '../../src/main/farm/coordinator';
 import { FARM_PREFIX, FARM_QUEUE, PROTOCOL_VERSION, type RenderResult, type RenderTask } from '../../src/main/farm/messages';
 import { getJob } from '../../src/main/jobs/job-store';
 import { JobRunner } from '../../src/main/jobs/runner';
-import { storeImage } from '../../src/main/render/image-store';
+import { storeImage } from '../../src/main/media/image-store';
 import { RENDER_JOB, renderJobKind } from '../../src/main/render/render-job';
 import { setRenderSettings } from '../../src/main/render/settings';
 import { getStoryboard, listFilms } from '../../src/main/story/film-reader';

@@ -17,7 +17,7 @@ import { JobRunner } from '../../src/main/jobs/runner';
 import type { Project } from '../../src/main/project/project';
 import { filmFramesInOrder, framePrompt, negativePromptOf, seedFor } from '../../src/main/render/frames';
 import { loadKeyframeRenderer } from '../../src/main/render/keyframe-renderer';
-import { readStoredImage } from '../../src/main/render/image-store';
+import { readStoredImage } from '../../src/main/media/image-store';
 import { RENDER_JOB, renderJobKind } from '../../src/main/render/render-job';
 import { setRenderSettings } from '../../src/main/render/settings';
 import { getStoryboard, listFilms } from '../../src/main/story/film-reader';

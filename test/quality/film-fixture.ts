@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Project } from '../../src/main/project/project';
 import { qualityFrames } from '../../src/main/quality/repo';
-import { storeImage } from '../../src/main/render/image-store';
+import { storeImage } from '../../src/main/media/image-store';
 import { STYLE_IMAGES } from './fixture';
 
 /**

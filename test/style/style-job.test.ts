@@ -7,7 +7,7 @@ import { EventBus } from '../../src/main/app/event-bus';
 import { DiffusionPipeline } from '../../src/main/diffusion/pipeline/stable-diffusion';
 import { getJob } from '../../src/main/jobs/job-store';
 import { JobRunner } from '../../src/main/jobs/runner';
-import { readStoredImage } from '../../src/main/render/image-store';
+import { readStoredImage } from '../../src/main/media/image-store';
 import { getRenderSettings } from '../../src/main/render/settings';
 import { listFilms } from '../../src/main/story/film-reader';
 import { readEmbeddingFile } from '../../src/main/style/formats/index';

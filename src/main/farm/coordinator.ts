@@ -7,7 +7,7 @@ import { getJob } from '../jobs/job-store';
 import type { JobContext } from '../jobs/runner';
 import { resolveEmbeddingFile } from '../render/embedding-path';
 import { filmKeyword, framePrompt, negativePromptOf, seedFor } from '../render/frames';
-import { storeImage } from '../render/image-store';
+import { storeImage } from '../media/image-store';
 import { readModelGeometry } from '../diffusion/loader/model-config';
 import { recordFrame, renderCheckpoint, type FarmRoute, type RenderJobParams } from '../render/render-job';
 import { readEmbeddingBytes } from '../style/formats/index';

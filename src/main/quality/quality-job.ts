@@ -3,7 +3,7 @@ import { QualityStartInput } from '../../shared/api/methods-quality';
 import { AppError } from '../../shared/errors';
 import { mutate } from '../db/mutation';
 import type { JobContext, JobKind } from '../jobs/runner';
-import { readStoredImage } from '../render/image-store';
+import { readStoredImage } from '../media/image-store';
 import { scoreWith } from './film-quality';
 import { decodeRgb, type RgbImage } from './preprocess';
 import { filmExists, getEmbeddings, getLpips, pairKey, putEmbeddings, putLpips, putQualityScore, qualityFrames } from './repo';

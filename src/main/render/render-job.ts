@@ -7,7 +7,7 @@ import { mutate } from '../db/mutation';
 import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
 import { resolveEmbeddingFile } from './embedding-path';
 import { returnFramesToReview } from '../story/review-return';
-import { storeImage } from './image-store';
+import { storeImage } from '../media/image-store';
 import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
 import { checkRenderFits } from './render-size';
 import { getRenderSettings } from './settings';

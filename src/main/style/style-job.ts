@@ -8,7 +8,7 @@ import { mutate, mutateAsync } from '../db/mutation';
 import { checkTrainingFits } from '../diffusion/memory-estimate';
 import { DiffusionPipeline } from '../diffusion/pipeline/stable-diffusion';
 import type { JobContext, JobKind } from '../jobs/runner';
-import { storeImage } from '../render/image-store';
+import { storeImage } from '../media/image-store';
 import { openPreviewRenderer, type PreviewRenderer } from './previews';
 import {
   addStyleImage, filmStyleInfo, includedImagePaths, saveEmbedding, STYLE_GENERATE_JOB, STYLE_LEARN_JOB, styleDir,

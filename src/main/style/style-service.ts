@@ -6,7 +6,7 @@ import type {
 import { AppError } from '../../shared/errors';
 import { getJob } from '../jobs/job-store';
 import type { Project } from '../project/project';
-import { storeImage } from '../render/image-store';
+import { storeImage } from '../media/image-store';
 import { embeddingSettingValue } from '../render/embedding-path';
 import { setRenderSettings } from '../render/settings';
 import type { StyleEmbedding } from './embedding';
