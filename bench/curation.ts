@@ -4,13 +4,15 @@
  *   "Approve" until the storyboard shows 1,331 approved frames (select all → approve → event → patch);
  * - its parts over the WebSocket API: review.set with 1,331 items, the patch fetch the UI does on that
  *   data.changed (films.storyboardItems with the 1,331 frame ids) next to a whole-storyboard refetch (what
- *   events without ids still cause), the undo of that edit; and review.set straight on the database, for the ratio.
+ *   events without ids still cause), the undo of that edit; and review.set straight on the database, for the ratio;
+ * - UI review flow: pressing `a` with auto-advance on, until the next frame is shown (focused) and until the
+ *   approval is saved (the server's data.changed for that frame), one press at a time (BENCH_PRESSES, default 40).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launchChromium } from '../test/support/chromium';
-import { createProject } from '../src/main/project/project';
+import { createProject, openProject } from '../src/main/project/project';
 import { importStoryJsFile } from '../src/main/import/story-js';
 import { setReview, undo } from '../src/main/story/edits';
 import { getStoryboard } from '../src/main/story/film-reader';
@@ -24,6 +26,17 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+/** How many of these frames the database has approved (read-only, beside the server's connection). */
+function approvedCount(projectDir: string, filmId: number, frameIds: number[]): number {
+  const p = openProject(projectDir);
+  try {
+    const ids = new Set(frameIds);
+    return getStoryboard(p.db, filmId).frames.filter((f) => ids.has(f.id) && f.review.state === 'approved').length;
+  } finally {
+    p.close();
+  }
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'dreamframe-bench-curation-'));
 try {
@@ -87,6 +100,8 @@ try {
       await page.selectOption('[data-testid="curation-filter"]', 'draft');
       await page.waitForFunction((n) => (globalThis as any).document.querySelector('[data-testid="curation-total"]')?.textContent?.startsWith(`${n} `), frames.length);
       await page.click('[data-testid="select-all-shown"]');
+      // Frames only, as before bulk approve could take the lines and QA along.
+      await page.uncheck('[data-testid="approve-with-lines"]');
       await page.waitForFunction((n) => (globalThis as any).document.querySelector('[data-testid="selection-count"]')?.textContent === String(n), frames.length);
       const t = performance.now();
       await page.click('[data-testid="bulk-approve"]');
@@ -103,6 +118,47 @@ try {
       again.close();
     }
     console.log(`UI bulk approve of ${frames.length} frames (click → storyboard shows all approved): median ${fmt(median(ui))} over ${runs} runs [${ui.map((x) => x.toFixed(0)).join(', ')}]`);
+
+    // Review flow: `a` on the focused frame with auto-advance on (the default). "Shown": the next card holds the
+    // focus; "saved": the server announced the approval (data.changed after the commit). One keypress at a time.
+    await page.click('[data-testid="curate-button"]');
+    const presses = Number(process.env.BENCH_PRESSES ?? 40);
+    const start = 600;
+    const listen = await TestWsClient.connect(`ws://127.0.0.1:${server.port}/api?token=${server.token}`);
+    await page.evaluate(() => (globalThis as any).localStorage.setItem('dreamframe.review.autoAdvance', '1'));
+    await page.reload();
+    await page.waitForSelector('[data-testid="frame-card"]');
+    // To a frame in the middle of the film with the storyboard's own keys.
+    await page.locator('[data-testid="frame-card"]').first().click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Home');
+    for (let i = 0; i < start; i++) await page.keyboard.press('j');
+    await page.waitForSelector(`[data-testid="frame-card"][data-ordinal="${start}"][data-focused="true"]`);
+    const shown: number[] = [];
+    const saved: number[] = [];
+    const ids = frames.map((f) => f.id);
+    for (let k = start; k < start + presses; k++) {
+      const from = listen.events.length;
+      const t = performance.now();
+      await page.keyboard.press('a');
+      await page.waitForSelector(`[data-testid="frame-card"][data-ordinal="${k + 1}"][data-focused="true"]`, { timeout: 10_000 });
+      shown.push(performance.now() - t);
+      await listen.waitForEvent((e) => e.event === 'data.changed' && listen.events.indexOf(e) >= from
+        && e.payload.entities.some((x: any) => x.type === 'frame' && x.ids.includes(ids[k])), 10_000);
+      saved.push(performance.now() - t);
+    }
+    listen.close();
+    // The same wait for a plain move (`j`), for the ratio: what the approval adds to showing the next frame.
+    const moved: number[] = [];
+    for (let k = start + presses; k < start + 2 * presses; k++) {
+      const t = performance.now();
+      await page.keyboard.press('j');
+      await page.waitForSelector(`[data-testid="frame-card"][data-ordinal="${k + 1}"][data-focused="true"]`, { timeout: 10_000 });
+      moved.push(performance.now() - t);
+    }
+    console.log(`UI 'j' (move only), ${presses} presses: next frame shown median ${fmt(median(moved))}; 'a' / 'j' ${(median(shown) / median(moved)).toFixed(2)}×`);
+    const approved = approvedCount(join(dir, 'p'), filmId, ids.slice(start, start + presses));
+    console.log(`UI 'a' with auto-advance, ${presses} presses from frame ${start + 1} of ${frames.length}: next frame shown median ${fmt(median(shown))} ` +
+      `(max ${fmt(Math.max(...shown))}), approval saved median ${fmt(median(saved))} (max ${fmt(Math.max(...saved))}); ${approved}/${presses} approved in the database`);
     await browser.close();
   }
   await server.close();
