@@ -41,6 +41,22 @@ describe('dreamframe export (CLI)', () => {
     expect(res2.clips).toEqual({ total: 10, encoded: 7, reused: 3 });
   }, 120_000);
 
+  it('exits non-zero with the reason when nothing would be exported, and when frames are unrendered', () => {
+    const dir = tmp();
+    const project = join(dir, 'project');
+    createProjectWithSample(project, true).close(); // everything still in draft, nothing rendered
+    const out = join(dir, 'out');
+    const empty = cli(['export', '--project', project, '--format', 'llama-vid', '--out', out]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('export_empty');
+    expect(empty.stderr).toContain('--include-drafts');
+    expect(existsSync(join(out, 'manifest.llama-vid.json'))).toBe(false);
+    const cards = cli(['export', '--project', project, '--format', 'llama-vid', '--out', out, '--include-drafts', '--json']);
+    expect(cards.code).toBe(1);
+    expect(JSON.parse(cards.stdout).error.code).toBe('export_placeholders');
+    expect(JSON.parse(cards.stdout).error.message).toContain('--allow-placeholders');
+  }, 60_000);
+
   it('rejects an unknown format and a missing project with a clear error', () => {
     const dir = tmp();
     const bad = cli(['export', '--project', dir, '--format', 'mp4', '--out', join(dir, 'o')]);
