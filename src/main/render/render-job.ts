@@ -1,7 +1,9 @@
+import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
+import { unfinishedJobs } from '../jobs/job-store';
 import type { JobContext, JobKind } from '../jobs/runner';
 import { mutate } from '../db/mutation';
 import { filmKeyword, framePrompt, framesInScope, negativePromptOf, seedFor } from './frames';
@@ -35,6 +37,14 @@ export const RenderJobParams = z.object({
   maxMemoryGiB: z.number().positive().optional(),
 });
 export type RenderJobParams = z.infer<typeof RenderJobParams>;
+
+/** The newest unfinished render job with exactly these parameters, to continue instead of starting over. */
+export function findResumableRenderJob(db: Database.Database, params: RenderJobParams): number | null {
+  const wanted = JSON.stringify(RenderJobParams.parse(params));
+  const hit = unfinishedJobs(db, RENDER_JOB, params.filmId).reverse()
+    .find((j) => JSON.stringify(RenderJobParams.parse(j.params)) === wanted);
+  return hit?.id ?? null;
+}
 
 export interface RenderCheckpoint { frames: { frameId: number; filmIndex: number }[]; done: number[]; failed: number[] }
 

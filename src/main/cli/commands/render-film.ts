@@ -8,9 +8,9 @@ import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { farmRoute } from '../../farm/coordinator';
-import { openProject, type Project } from '../../project/project';
+import { openProject } from '../../project/project';
 import { framesInScope, parseScopeSpec } from '../../render/frames';
-import { RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
+import { findResumableRenderJob, RENDER_JOB, RenderJobParams, renderJobKind } from '../../render/render-job';
 import { checkRenderFits } from '../../render/render-size';
 import { getRenderSettings } from '../../render/settings';
 import { withDatabasePath } from '../../db/write-retry';
@@ -49,16 +49,6 @@ function eta(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '';
   const s = Math.round(seconds);
   return ` ETA ${s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`}`;
-}
-
-/** An unfinished job with exactly these parameters, to continue instead of starting over. */
-function findResumable(project: Project, params: RenderJobParams): number | null {
-  const rows = project.db.prepare(`SELECT id, params_json FROM job WHERE kind = ? AND film_id = ?
-    AND status IN ('queued', 'running', 'failed', 'cancelled') ORDER BY id DESC`).all(RENDER_JOB, params.filmId) as
-    { id: number; params_json: string }[];
-  const wanted = JSON.stringify(RenderJobParams.parse(params));
-  const hit = rows.find((r) => JSON.stringify(RenderJobParams.parse(JSON.parse(r.params_json))) === wanted);
-  return hit?.id ?? null;
 }
 
 export async function renderFilm(opts: Options, onProgress: (job: Job) => void = () => {}, onNotice: (line: string) => void = () => {}):
@@ -101,7 +91,7 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
     const params = RenderJobParams.parse({ filmId, scope, settings, onlyMissing: opts.onlyMissing ?? false, maxMemoryGiB: opts.maxMemory });
     // Started before looking for a resumable job: taking the lease re-queues a crashed run's job.
     runner.start();
-    const found = findResumable(project, params);
+    const found = findResumableRenderJob(project.db, params);
     const resumed = found !== null;
     events.onAny((name, payload) => {
       if (name === 'job.progress' && (payload as Job).id === jobId) onProgress(payload as Job);
