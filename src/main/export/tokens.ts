@@ -96,7 +96,8 @@ export interface RoundSplit<R extends QaRound> {
  * Splits a conversation into consecutive records of whole rounds the way LLaMA-VID's
  * `scripts/extra_tool/split_chat.py` does (each part starts with a human turn carrying `<image>`),
  * but by token budget instead of a fixed round count: a round joins the current part while the part's
- * estimate stays within `maxTokens`; a round too long on its own is left out.
+ * estimate stays within `maxTokens`; a round too long on its own is left out and ends the part before
+ * it, so every part holds rounds that were consecutive in the conversation.
  * `maxRounds` caps the rounds per part (1 = single-turn records).
  */
 export function splitRounds<R extends QaRound>(rounds: R[], maxTokens: number, estimate: (turns: Turn[]) => TokenEstimate, maxRounds = Infinity): RoundSplit<R> {
