@@ -112,37 +112,38 @@ function toRecord(row: EditRow): EditRecord {
   return { id: row.id, label: row.label, at: row.at, changes: JSON.parse(row.changes_json) as Change[] };
 }
 
-/** Reverts the newest edit of a film that is not undone yet. Call inside a transaction. */
-export function revertLastEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare<unknown[], EditRow>(
-      'SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1')
-    .get(filmId);
+/** Where undo and redo look: the newest edit still applied, and the oldest one undone. */
+const NEXT_EDIT = {
+  undo: 'FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1',
+  redo: 'FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1',
+} as const;
+
+/** Undoes (rows back to `before`, last change first) or redoes (to `after`) the next edit of a film. */
+function stepEdit(db: Database.Database, filmId: number, direction: keyof typeof NEXT_EDIT): EditRecord | null {
+  const row = db.prepare<unknown[], EditRow>(`SELECT id, label, at, changes_json ${NEXT_EDIT[direction]}`).get(filmId);
   if (!row) return null;
   const rec = toRecord(row);
-  for (const c of [...rec.changes].reverse()) applySide(db, c, 'before');
-  db.prepare('UPDATE edit_log SET undone = 1 WHERE id = ?').run(rec.id);
+  const undoing = direction === 'undo';
+  for (const c of undoing ? [...rec.changes].reverse() : rec.changes) applySide(db, c, undoing ? 'before' : 'after');
+  db.prepare('UPDATE edit_log SET undone = ? WHERE id = ?').run(undoing ? 1 : 0, rec.id);
   return rec;
+}
+
+/** Reverts the newest edit of a film that is not undone yet. Call inside a transaction. */
+export function revertLastEdit(db: Database.Database, filmId: number): EditRecord | null {
+  return stepEdit(db, filmId, 'undo');
 }
 
 /** Re-applies the oldest undone edit of a film. Call inside a transaction. */
 export function reapplyNextEdit(db: Database.Database, filmId: number): EditRecord | null {
-  const row = db.prepare<unknown[], EditRow>(
-      'SELECT id, label, at, changes_json FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1')
-    .get(filmId);
-  if (!row) return null;
-  const rec = toRecord(row);
-  for (const c of rec.changes) applySide(db, c, 'after');
-  db.prepare('UPDATE edit_log SET undone = 0 WHERE id = ?').run(rec.id);
-  return rec;
+  return stepEdit(db, filmId, 'redo');
 }
 
 /** Labels of the edit that undo and redo would apply next (for the UI's buttons and tooltips). */
 export function undoRedoLabels(db: Database.Database, filmId: number): { undo: string | null; redo: string | null } {
-  const label = (sql: string): string | null => db.prepare<unknown[], { label: string }>(sql).get(filmId)?.label ?? null;
-  return {
-    undo: label('SELECT label FROM edit_log WHERE film_id = ? AND undone = 0 ORDER BY id DESC LIMIT 1'),
-    redo: label('SELECT label FROM edit_log WHERE film_id = ? AND undone = 1 ORDER BY id ASC LIMIT 1'),
-  };
+  const label = (direction: keyof typeof NEXT_EDIT): string | null =>
+    db.prepare<unknown[], { label: string }>(`SELECT label ${NEXT_EDIT[direction]}`).get(filmId)?.label ?? null;
+  return { undo: label('undo'), redo: label('redo') };
 }
 
 const ENTITY_OF: Record<Table, ChangedEntity['type']> = {
