@@ -7,6 +7,7 @@ import { main } from '../../src/main/cli/main';
 import { planFilmClips } from '../../src/main/export/clips';
 import { runExport } from '../../src/main/export/exporter';
 import { loadExportFilm } from '../../src/main/export/selection';
+import { importStoryJsText } from '../../src/main/import/story-js';
 import type { Project } from '../../src/main/project/project';
 import { startServer, type RunningServer } from '../../src/main/transports/server';
 import { approveAll } from '../export/helpers';
@@ -55,6 +56,29 @@ describe('export never overwrites files it did not write and stays out of the pr
     writeFileSync(join(other, 'manifest.jsonl.json'), '{"mine": true}\n');
     await expect(runExport(p, { format: 'jsonl', outDir: other, clips: false })).rejects.toMatchObject({ code: 'export_file_not_ours' });
     expect(readFileSync(join(other, 'manifest.jsonl.json'), 'utf8')).toBe('{"mine": true}\n');
+  });
+
+  it('a file the user puts where a pruned export file was is theirs again', async () => {
+    const two = createProjectWithSample(join(base, 'two-films'), true);
+    importStoryJsText(two, JSON.stringify({
+      character: { Ann: 'a woman in red' },
+      img_diag: [['frame', 'generate an image in ink style: a woman in red walks'], ['dialogue', 'Ann: hello']],
+      QA: [{ Question: 'Describe in detail the events that occur in this movie.', Answer: 'She walks.' }],
+      overview: "'Second Film' is short.",
+    }), 'second.json');
+    approveAll(two, 1);
+    approveAll(two, 2);
+    const out = tmp();
+    const both = await runExport(two, { format: 'story-js', outDir: out, filmIds: [1, 2] });
+    const second = both.manifest.files.map((f) => f.path).find((f) => f.startsWith('story_js/') && f.includes(both.manifest.films[1].dir))!;
+    expect(second).toBeDefined();
+    const onlyFirst = await runExport(two, { format: 'story-js', outDir: out, filmIds: [1] });
+    expect(onlyFirst.pruned.removed).toEqual([second]);
+    // The curator now keeps a file of their own at that path: a later export of both films must not replace it.
+    writeFileSync(join(out, ...second.split('/')), 'my notes on the second film\n');
+    await expect(runExport(two, { format: 'story-js', outDir: out, filmIds: [1, 2] })).rejects.toMatchObject({ code: 'export_file_not_ours' });
+    expect(readFileSync(join(out, ...second.split('/')), 'utf8')).toBe('my notes on the second film\n');
+    two.close();
   });
 
   it('refuses a clip path that holds a file of the user', async () => {

@@ -172,6 +172,7 @@ export async function runExport(project: Project, input: ExportOptionsInput, hoo
     recordedClips: writer.recordedClips(),
   });
   writer.forget(pruned.removed);
+  ownership.release(pruned.removed);
 
   const stats = datasetStats(films);
   const manifest: ExportManifest = {

@@ -60,6 +60,19 @@ export class ExportOwnership {
     const added = relPaths.filter((p) => !this.owned.has(p));
     if (added.length === 0) return;
     for (const p of added) this.owned.add(p);
+    this.save();
+  }
+
+  /**
+   * Gives up paths whose files an export removed (pruning): a file someone puts there later is theirs.
+   * Paths a manifest or the clip state still lists stay ours through those on the next run.
+   */
+  release(relPaths: readonly string[]): void {
+    const held = relPaths.filter((p) => this.owned.delete(p));
+    if (held.length > 0) this.save();
+  }
+
+  private save(): void {
     writeFileAtomic(this.folder.path(OWNED_FILE), `${JSON.stringify({ version: 1, paths: [...this.owned].sort() }, null, 1)}\n`);
   }
 }
