@@ -199,13 +199,18 @@ describe('storyboard in serve mode', () => {
     await page.keyboard.press('ArrowRight');
     await expectFocus(page, 1);
 
-    // Approve with `a`; the state survives a reload, so it went through the server's database.
+    // Approve with `a`; the state survives a reload, so it went through the server's database. With
+    // auto-advance (on by default, docs/ui.md) the next frame takes the focus after `a` and `r`.
+    const card = (ordinal: number) => page.locator(`[data-testid="frame-card"][data-ordinal="${ordinal}"]`);
     await page.keyboard.press('a');
-    const focused = page.locator('[data-testid="frame-card"][data-focused="true"]');
-    await expect.poll(() => focused.locator('[data-testid="review-badge"]').getAttribute('data-state')).toBe('approved');
-    await page.keyboard.press('ArrowDown');
+    await expectFocus(page, 2);
+    await expect.poll(() => card(1).locator('[data-testid="review-badge"]').getAttribute('data-state')).toBe('approved');
     await page.keyboard.press('r');
-    await expect.poll(() => focused.locator('[data-testid="review-badge"]').getAttribute('data-state')).toBe('rejected');
+    await expectFocus(page, 3);
+    await expect.poll(() => card(2).locator('[data-testid="review-badge"]').getAttribute('data-state')).toBe('rejected');
+    await page.keyboard.press('ArrowUp');
+    await expectFocus(page, 2);
+    const focused = page.locator('[data-testid="frame-card"][data-focused="true"]');
 
     // Enter opens the detail panel for the focused frame.
     await page.keyboard.press('Enter');
