@@ -38,8 +38,6 @@ export const useCurationStore = defineStore('curation', () => {
   /** The film's render settings and the size they resolve to (with where each value comes from). */
   const settings = ref<RenderSettingsView | null>(null);
   const renders = shallowRef<RenderInfo[]>([]);
-  /** The note a rejection carries, typed in the review tab and used by every reject button. */
-  const reviewNote = ref('');
   const notice = ref<string | null>(null);
   const report = errorReporter(notice);
 
@@ -240,7 +238,7 @@ export const useCurationStore = defineStore('curation', () => {
 
   return {
     panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
-    history, settings, renders, reviewNote, notice, filmId, onlyMissing,
+    history, settings, renders, notice, filmId, onlyMissing,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
     insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, renderFocused, rerenderWithNewSeed,
