@@ -228,6 +228,24 @@ describe('curation defects and the review flow (#17 part A)', () => {
     await page.evaluate(() => localStorage.setItem('dreamframe.review.autoAdvance', '1'));
   }), 60_000);
 
+  it('defect 7: Shift+A on a whole subchapter\'s frames approves its lines and QA too (the option is on by default)', () => shot('approve-sub', async () => {
+    const subs = board.subchapters.filter((s) => board.qa.some((q) => q.subchapterId === s.id) && board.dialogue.some((d) => d.subchapterId === s.id));
+    const sub = subs[0];
+    const ordinals = board.frames.map((f, i) => (f.subchapterId === sub.id ? i : -1)).filter((i) => i >= 0);
+    for (const ordinal of ordinals) {
+      await focusFrame(ordinal);
+      await page.keyboard.press('x');
+    }
+    await expect.poll(() => page.textContent('[data-testid="bar-selection"]')).toBe(`${ordinals.length} selected`);
+    await page.keyboard.press('Shift+A');
+    await expect.poll(async () => {
+      const now = await api<Storyboard>('films.storyboard', { filmId });
+      return [...now.dialogue.filter((d) => d.subchapterId === sub.id), ...now.qa.filter((q) => q.subchapterId === sub.id),
+        ...now.frames.filter((f) => f.subchapterId === sub.id)].map((i) => i.review.state);
+    }).toEqual(Array(board.dialogue.filter((d) => d.subchapterId === sub.id).length + board.qa.filter((q) => q.subchapterId === sub.id).length
+      + ordinals.length).fill('approved'));
+  }), 60_000);
+
   it('defect 8: the edit tab gives the line text the room, not the speaker', () => shot('edit-layout', async () => {
     const ordinal = board.frames.findIndex((f) => board.dialogue.some((d) => d.subchapterId === f.subchapterId
       && d.afterFrame === board.frames.filter((x) => x.subchapterId === f.subchapterId).indexOf(f) + 1));

@@ -175,6 +175,8 @@ export const useCurationStore = defineStore('curation', () => {
     report.attempt('move the dialogue line', () => api().call('curation.moveDialogue', { id, afterFrame, index }));
   const chooseKeyframe = (renderId: number) => report.attempt('choose the keyframe', () => api().call('render.chooseKeyframe', { renderId }));
 
+  /** Bulk approve (button and Shift+A) also takes the frames' lines and whole subchapters' QA (review tab option). */
+  const approveWithLinesAndQa = ref(true);
   /** "Only frames without a current keyframe" (render tab): scope renders skip rendered, non-stale frames. */
   const onlyMissing = ref(false);
 
@@ -238,7 +240,7 @@ export const useCurationStore = defineStore('curation', () => {
 
   return {
     panelOpen, panel, jobsOpen, viewer, query, stateFilter, typeFilter, hits, total, searching, selection, selectedRefs,
-    history, settings, renders, notice, filmId, onlyMissing,
+    history, settings, renders, notice, filmId, onlyMissing, approveWithLinesAndQa,
     search, loadHistory, loadSettings, saveSettings, loadRenders, refresh, isSelected, toggle, selectAllShown, clearSelection,
     reviewSelection, reviewOne, undoRedo, editDialogue, editQa, editFrame, insertFrame, deleteFrame, moveFrame,
     insertDialogue, deleteDialogue, moveDialogue, chooseKeyframe, startRender, renderFocused, rerenderWithNewSeed,
