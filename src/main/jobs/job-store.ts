@@ -40,3 +40,15 @@ export function unfinishedJobs(db: Database.Database, kind: string, filmId?: num
     .all(kind, filmId ?? null, filmId ?? null);
   return rows.map((r) => ({ id: r.id, params: JSON.parse(r.params_json) }));
 }
+
+/** What a job saved last with its checkpoint (null when it saved none or does not exist). */
+export function jobCheckpoint(db: Database.Database, id: number): unknown {
+  const row = db.prepare<unknown[], { checkpoint_json: string | null }>('SELECT checkpoint_json FROM job WHERE id = ?').get(id);
+  return row?.checkpoint_json ? JSON.parse(row.checkpoint_json) : null;
+}
+
+/** The newest job of a kind for a film, whatever its state. */
+export function latestJobId(db: Database.Database, kind: string, filmId: number): number | null {
+  return db.prepare<unknown[], { id: number }>('SELECT id FROM job WHERE film_id = ? AND kind = ? ORDER BY id DESC LIMIT 1')
+    .get(filmId, kind)?.id ?? null;
+}
