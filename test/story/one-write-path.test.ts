@@ -34,10 +34,11 @@ describe('plot.outline.update', () => {
     const chapter = getFilmDetail(c.requireProject().db, filmId).chapters[1];
     await call(c, 'plot.outline.update', { type: 'chapter', id: chapter.id, summary: 'A new summary', title: 'New title' });
     expect(changes.at(-1)).toEqual({ filmId, entities: [{ type: 'chapter', ids: [chapter.id] }] });
-    expect(await call(c, 'curation.history', { filmId })).toEqual({ undo: `Edit chapter ${chapter.id}`, redo: null });
+    // Named as the storyboard numbers it (the second chapter), not by database id.
+    expect(await call(c, 'curation.history', { filmId })).toEqual({ undo: 'Edit chapter 2', redo: null });
 
     const undone = await call(c, 'edits.undo', { filmId });
-    expect(undone.edit.label).toBe(`Edit chapter ${chapter.id}`);
+    expect(undone.edit.label).toBe('Edit chapter 2');
     const restored = getFilmDetail(c.requireProject().db, filmId).chapters[1];
     expect([restored.title, restored.summary]).toEqual([chapter.title, chapter.summary]);
     expect(changes.at(-1)).toEqual({ filmId, entities: [{ type: 'chapter', ids: [chapter.id] }] });

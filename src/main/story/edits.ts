@@ -5,7 +5,7 @@ import {
 } from '../db/edit-log';
 import { mutate } from '../db/mutation';
 import { filmIdOf } from './film-reader';
-import { itemLabel } from './item-label';
+import { chapterLabel, itemLabel, subchapterLabel } from './item-label';
 
 /** Curator edits of story items: field edits, review state, undo/redo (all through the edit log). */
 
@@ -60,7 +60,7 @@ export function editOutline(db: Database.Database, type: OutlineType, id: number
     assertEditable(type, values);
     if (Object.keys(values).length > 0) {
       const before = readValues(db, type, id, Object.keys(values));
-      m.edit(filmId, `Edit ${type} ${id}`, [{ table: type, id, before, after: values }]);
+      m.edit(filmId, `Edit ${type} ${type === 'chapter' ? chapterLabel(db, id) : subchapterLabel(db, id)}`, [{ table: type, id, before, after: values }]);
     }
     m.touch(filmId, { type, ids: [id] });
     return filmId;

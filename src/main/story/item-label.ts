@@ -24,7 +24,8 @@ export function frameLabel(db: Database.Database, frameId: number): string {
   return row ? `${row.ch}.${row.sub}.${row.fr}` : `#${frameId}`;
 }
 
-function subchapterLabel(db: Database.Database, subchapterId: number): string {
+/** "1.3" for the third subchapter of the first chapter. */
+export function subchapterLabel(db: Database.Database, subchapterId: number): string {
   const row = db.prepare<[number], { ch: number; sub: number }>(SUBCHAPTER_LABEL).get(subchapterId);
   return row ? `${row.ch}.${row.sub}` : `#${subchapterId}`;
 }
@@ -45,10 +46,13 @@ export function itemLabel(db: Database.Database, ref: ItemRef): string {
     FROM qa_pair q WHERE q.id = ?`).get(ref.id);
   if (!qa) return `QA #${ref.id}`;
   if (qa.scope === 'subchapter' && qa.subchapter_id !== null) return `QA ${qa.n} of ${subchapterLabel(db, qa.subchapter_id)}`;
-  if (qa.scope === 'chapter' && qa.chapter_id !== null) {
-    const ch = db.prepare<[number], { ch: number }>(`SELECT (SELECT count(*) FROM chapter c2 WHERE c2.film_id = c.film_id AND c2.position <= c.position) AS ch
-      FROM chapter c WHERE c.id = ?`).get(qa.chapter_id);
-    return `QA ${qa.n} of chapter ${ch?.ch ?? '?'}`;
-  }
+  if (qa.scope === 'chapter' && qa.chapter_id !== null) return `QA ${qa.n} of chapter ${chapterLabel(db, qa.chapter_id)}`;
   return `QA ${qa.n} of the film`;
+}
+
+/** "2" for the second chapter of its film. */
+export function chapterLabel(db: Database.Database, chapterId: number): string {
+  const row = db.prepare<[number], { ch: number }>(`SELECT (SELECT count(*) FROM chapter c2 WHERE c2.film_id = c.film_id AND c2.position <= c.position) AS ch
+    FROM chapter c WHERE c.id = ?`).get(chapterId);
+  return row ? String(row.ch) : `#${chapterId}`;
 }
