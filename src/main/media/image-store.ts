@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { AppError } from '../../shared/errors';
+import { mutate } from '../db/mutation';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -20,21 +22,21 @@ export function imageRelPath(sha256: string, mime: string): string {
 
 export async function storeImage(project: Project, bytes: Buffer, mime = 'image/png'): Promise<StoredImage> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const existing = project.db.prepare('SELECT rel_path, width, height FROM asset WHERE sha256 = ?').get(sha256) as
-    { rel_path: string; width: number | null; height: number | null } | undefined;
+  const existing = project.db.prepare<unknown[], { rel_path: string; width: number | null; height: number | null }>(
+    'SELECT rel_path, width, height FROM asset WHERE sha256 = ?').get(sha256);
   if (existing && existsSync(join(project.assetsDir, existing.rel_path))) {
     return { sha256, relPath: existing.rel_path, width: existing.width, height: existing.height };
   }
   const relPath = existing?.rel_path ?? imageRelPath(sha256, mime);
   const meta = await sharp(bytes).metadata();
   writeFileAtomic(join(project.assetsDir, relPath), bytes);
-  project.db.prepare(`INSERT INTO asset (sha256, rel_path, mime, bytes, width, height) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (sha256) DO NOTHING`).run(sha256, relPath, mime, bytes.length, meta.width ?? null, meta.height ?? null);
+  mutate(project.db, (m) => m.db.prepare(`INSERT INTO asset (sha256, rel_path, mime, bytes, width, height) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (sha256) DO NOTHING`).run(sha256, relPath, mime, bytes.length, meta.width ?? null, meta.height ?? null));
   return { sha256, relPath, width: meta.width ?? null, height: meta.height ?? null };
 }
 
 export function readStoredImage(project: Project, sha256: string): Buffer {
-  const row = project.db.prepare('SELECT rel_path FROM asset WHERE sha256 = ?').get(sha256) as { rel_path: string } | undefined;
-  if (!row) throw new Error(`No asset ${sha256}`);
+  const row = project.db.prepare<unknown[], { rel_path: string }>('SELECT rel_path FROM asset WHERE sha256 = ?').get(sha256);
+  if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
   return readFileSync(join(project.assetsDir, row.rel_path));
 }
