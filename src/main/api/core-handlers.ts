@@ -6,7 +6,7 @@ import { listJobs } from '../jobs/job-store';
 import { editItem, redo, setReview, undo } from '../story/edits';
 import { deleteFilm } from '../story/film-writer';
 import { itemLabel } from '../story/item-label';
-import { linesAndQaOfFrames } from '../story/review-cascade';
+import { withLinesAndQa as itemsWithLinesAndQa } from '../story/review-cascade';
 import {
   getDialogueLine, getFilmDetail, getFrame, getQaPair, getStoryboard, getStoryboardItems, listCharacters, listFilms,
 } from '../story/film-reader';
@@ -53,12 +53,8 @@ export const coreHandlers = {
     return getQaPair(db, id);
   }),
   'review.set': (ctx, { items, state, note, reason, withLinesAndQa }) => {
-    const { updated } = mutate(ctx.writer(), ({ db }) => {
-      const frames = items.filter((i) => i.type === 'frame').map((i) => i.id);
-      const given = new Set(items.map((i) => `${i.type}:${i.id}`));
-      const extra = withLinesAndQa ? linesAndQaOfFrames(db, frames).filter((i) => !given.has(`${i.type}:${i.id}`)) : [];
-      return setReview(db, [...items, ...extra], state, note, reason);
-    });
+    const { updated } = mutate(ctx.writer(), ({ db }) =>
+      setReview(db, withLinesAndQa ? itemsWithLinesAndQa(db, items) : items, state, note, reason));
     return { updated };
   },
   'edits.undo': (ctx, { filmId }) => {

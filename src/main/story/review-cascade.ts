@@ -33,3 +33,10 @@ export function linesAndQaOfFrames(db: Database.Database, frameIds: readonly num
   }
   return out;
 }
+
+/** `items` plus the lines and QA that go with its frames (once each, given items first). */
+export function withLinesAndQa(db: Database.Database, items: readonly ItemRef[]): ItemRef[] {
+  const given = new Set(items.map((i) => `${i.type}:${i.id}`));
+  const frames = items.filter((i) => i.type === 'frame').map((i) => i.id);
+  return [...items, ...linesAndQaOfFrames(db, frames).filter((i) => !given.has(`${i.type}:${i.id}`))];
+}
