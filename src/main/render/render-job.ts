@@ -11,6 +11,9 @@ import { resolveEmbeddingFile } from './embedding-path';
 import { returnFramesToReview } from '../story/review-return';
 import { storeImage } from '../media/image-store';
 import { loadKeyframeRenderer, type KeyframeRenderer, type RendererContext } from './keyframe-renderer';
+import {
+  frameDescription, hasFreshKeyframe, insertFailedRender, insertFrameRenders, type RenderRun,
+} from './render-repo';
 import { checkRenderFits } from './render-size';
 import { getRenderSettings } from './settings';
 
@@ -65,9 +68,7 @@ export function renderCheckpoint(ctx: JobContext<RenderJobParams>): RenderCheckp
   if (!cp) {
     let frames = framesInScope(db, filmId, ctx.params.scope);
     if (ctx.params.onlyMissing) {
-      const hasKeyframe = db.prepare(`SELECT 1 FROM render r JOIN frame f ON f.id = r.frame_id
-        WHERE r.frame_id = ? AND r.is_keyframe = 1 AND r.status = 'done' AND f.stale = 0 LIMIT 1`);
-      frames = frames.filter((f) => !hasKeyframe.get(f.frameId));
+      frames = frames.filter((f) => !hasFreshKeyframe(db, f.frameId));
     }
     cp = { frames: frames.map(({ frameId, filmIndex }) => ({ frameId, filmIndex })), done: [], failed: [] };
     ctx.saveCheckpoint(cp);
@@ -92,24 +93,15 @@ export function recordFrame(ctx: JobContext<RenderJobParams>, cp: RenderCheckpoi
   const { db } = ctx.project;
   const { filmId, settings } = ctx.params;
   const { frameId, prompt, images, error } = outcome;
-  const insertRender = db.prepare(`INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
-      settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const settingsJson = JSON.stringify(settings);
-  const renderIds: number[] = [];
+  const run: RenderRun = { model: outcome.model, prompt, settingsJson: JSON.stringify(settings), jobId: ctx.jobId };
   // One transaction; data.changed for the frame and its renders goes out after the commit (db/mutation.ts).
   mutate({ db, events: ctx.events }, (m) => {
+    let renderIds: number[];
     if (error) {
-      const message = errorMessage(error);
-      renderIds.push(Number(insertRender.run(frameId, images.length, 'failed', null, 0, outcome.model, prompt,
-        settingsJson, 0, message, ctx.jobId).lastInsertRowid));
+      renderIds = [insertFailedRender(db, frameId, images.length, run, errorMessage(error))];
       failed.push(frameId);
     } else {
-      db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(frameId);
-      for (const img of images) {
-        renderIds.push(Number(insertRender.run(frameId, img.variant, 'done', img.sha256, img.seed, outcome.model, prompt,
-          settingsJson, img.variant === 0 ? 1 : 0, null, ctx.jobId).lastInsertRowid));
-      }
-      db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(frameId);
+      renderIds = insertFrameRenders(db, frameId, images, run);
       // A new picture is not the one that was approved.
       returnFramesToReview(db, [frameId], 'new keyframe rendered');
       done.add(frameId);
@@ -140,21 +132,20 @@ export async function runRenderJob(ctx: JobContext<RenderJobParams>, loadRendere
   const embedding = settings.embedding ? resolveEmbeddingFile(ctx.project, settings.embedding) : null;
   const renderer = await loadRenderer({ ...settings, embedding },
     { keyword: filmKeyword(db, filmId), cacheDir: join(ctx.project.assetsDir, 'cache', 'onnx') });
-  const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
   const negative = negativePromptOf(settings);
   let repeated = { message: '', frames: 0 };
   try {
     for (const f of todo) {
       if (ctx.signal.aborted) return;
-      const row = frameRow.get(f.frameId) as { description: string } | undefined;
+      const description = frameDescription(db, f.frameId);
       const ordinal = done.size + failed.length + 1;
-      if (!row) {
+      if (description === undefined) {
         // Deleted since the job was queued: nothing to render.
         done.add(f.frameId);
         ctx.saveCheckpoint({ ...cp, done: [...done], failed });
         continue;
       }
-      const prompt = framePrompt(db, filmId, row.description);
+      const prompt = framePrompt(db, filmId, description);
       const images: { variant: number; seed: number; sha256: string }[] = [];
       let error: unknown = null;
       for (let v = 0; v < settings.variants; v++) {

@@ -38,3 +38,42 @@ export function chooseKeyframe(db: Database.Database, renderId: number): RenderI
     return renderFromRow({ ...row, is_keyframe: 1 });
   });
 }
+
+/** Whether a frame already has a finished keyframe and is not stale (what `onlyMissing` skips). */
+export function hasFreshKeyframe(db: Database.Database, frameId: number): boolean {
+  return db.prepare(`SELECT 1 FROM render r JOIN frame f ON f.id = r.frame_id
+    WHERE r.frame_id = ? AND r.is_keyframe = 1 AND r.status = 'done' AND f.stale = 0 LIMIT 1`).get(frameId) !== undefined;
+}
+
+/** What every render row of one frame's attempt shares. */
+export interface RenderRun { model: string; prompt: string; settingsJson: string; jobId: number }
+
+const INSERT_RENDER = `INSERT INTO render (frame_id, variant, status, asset_sha256, seed, model, prompt,
+  settings_json, is_keyframe, error, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Records a frame's failed attempt as a `failed` row (variant = the images it made before failing). */
+export function insertFailedRender(db: Database.Database, frameId: number, variant: number, run: RenderRun, error: string): number {
+  return mutate(db, () => Number(db.prepare(INSERT_RENDER)
+    .run(frameId, variant, 'failed', null, 0, run.model, run.prompt, run.settingsJson, 0, error, run.jobId).lastInsertRowid));
+}
+
+/**
+ * Records a frame's new images as `done` rows, variant 0 as its keyframe (the previous keyframe stops
+ * being one), and the frame is no longer stale. Returns the new render ids.
+ */
+export function insertFrameRenders(db: Database.Database, frameId: number, images: { variant: number; seed: number; sha256: string }[],
+  run: RenderRun): number[] {
+  return mutate(db, () => {
+    db.prepare('UPDATE render SET is_keyframe = 0 WHERE frame_id = ? AND is_keyframe = 1').run(frameId);
+    const insert = db.prepare(INSERT_RENDER);
+    const ids = images.map((img) => Number(insert.run(frameId, img.variant, 'done', img.sha256, img.seed, run.model, run.prompt,
+      run.settingsJson, img.variant === 0 ? 1 : 0, null, run.jobId).lastInsertRowid));
+    db.prepare('UPDATE frame SET stale = 0 WHERE id = ?').run(frameId);
+    return ids;
+  });
+}
+
+/** A frame's description (undefined once the frame is deleted). */
+export function frameDescription(db: Database.Database, frameId: number): string | undefined {
+  return db.prepare<unknown[], { description: string }>('SELECT description FROM frame WHERE id = ?').get(frameId)?.description;
+}
