@@ -9,15 +9,15 @@ import { mutate } from '../db/mutation';
 import type { JobContext, JobKind } from '../jobs/runner';
 import { InvalidAnswerError, LlmClient, LlmRequestError, emptyUsage } from './llm-client';
 import { buildMessages, nodeVars } from './prompt-context';
-import { stmt } from './stmt';
 import { prepareAnswer, reviewLevel1, reviewLevel2, reviewLevel3 } from './answer-repair';
 import { jsonSchemaOf, level1Schema, level2Schema, level3Schema, type Level1Answer, type Level2Answer, type Level3Answer } from './schemas';
 import { resolveApiKey } from './secret-store';
 import { readProjectSetting, resolveProvider } from './settings';
 import { ClipTokenizer } from '../diffusion/tokenizer/clip-tokenizer';
+import { recentRenderModels } from '../render/settings';
 import { getTemplate, type Level } from './templates';
 import {
-  commitLevel1, commitLevel2, commitLevel3, listNodes, markNodeFailed, pendingNodes, readPlotFilm, requeueFailed,
+  commitLevel1, commitLevel2, commitLevel3, finishedNodeCount, listNodes, markNodeFailed, pendingNodes, readPlotFilm, requeueFailed,
   type NodeMeta, type NodeRow, type PlotFilm,
 } from './tree-store';
 
@@ -46,8 +46,7 @@ function expectedNodes(f: PlotFilm): number {
 }
 
 function finishedNodes(db: Database.Database, f: PlotFilm): number {
-  return (stmt<{ n: number }>(db, `SELECT count(*) AS n FROM plot_node WHERE film_id = ? AND status != 'pending' AND level <= ?`)
-    .get(f.filmId, f.expandUntil)!).n;
+  return finishedNodeCount(db, f.filmId, f.expandUntil);
 }
 
 /**
@@ -58,10 +57,8 @@ function finishedNodes(db: Database.Database, f: PlotFilm): number {
 export function keywordTokenizerDir(db: Database.Database): string | null {
   const configured = readProjectSetting<string>(db, 'keywordTokenizerDir');
   if (configured) return configured;
-  const rows = db.prepare<unknown[], { model: string | null }>(`SELECT json_extract(settings_json, '$.model') AS model FROM render_settings
-    ORDER BY updated_at DESC`).all();
-  for (const { model } of rows) {
-    if (model && existsSync(join(model, 'tokenizer', 'vocab.json'))) return join(model, 'tokenizer');
+  for (const model of recentRenderModels(db)) {
+    if (existsSync(join(model, 'tokenizer', 'vocab.json'))) return join(model, 'tokenizer');
   }
   return null;
 }

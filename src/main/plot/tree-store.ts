@@ -97,6 +97,12 @@ export function pendingNodes(db: Database.Database, filmId: number, untilLevel: 
 }
 
 /** Puts failed nodes back to pending (a resume that retries them). */
+/** How many nodes of a film up to a level have been tried (done or failed). */
+export function finishedNodeCount(db: Database.Database, filmId: number, untilLevel: Level): number {
+  return stmt<{ n: number }>(db, `SELECT count(*) AS n FROM plot_node WHERE film_id = ? AND status != 'pending' AND level <= ?`)
+    .get(filmId, untilLevel)!.n;
+}
+
 /** Films whose plot still has failed nodes, or pending ones within the level it should expand to. */
 export function filmsWithUnfinishedNodes(db: Database.Database): number[] {
   return db.prepare<[], { id: number }>(`SELECT DISTINCT n.film_id AS id FROM plot_node n JOIN plot_film f ON f.film_id = n.film_id

@@ -51,6 +51,12 @@ export function setRenderSettings(db: Database.Database, filmId: number, patch: 
   return next;
 }
 
+/** The model folders films render with, the most recently chosen first (films without one left out). */
+export function recentRenderModels(db: Database.Database): string[] {
+  return db.prepare<unknown[], { model: string | null }>(`SELECT json_extract(settings_json, '$.model') AS model FROM render_settings
+    ORDER BY updated_at DESC`).all().flatMap((r) => (r.model ? [r.model] : []));
+}
+
 /** The settings with the size a render would use now and where each value comes from (render.getSettings). */
 export function renderSettingsView(settings: RenderSettings): RenderSettingsView {
   return { ...settings, resolved: resolveRenderSize(settings) };
