@@ -88,11 +88,11 @@ interface KeyframeRow { frame_id: number; sha256: string; rel_path: string }
 
 /** Latest finished keyframe render of every frame of a film (the same choice the media service makes). */
 function keyframes(db: Database.Database, filmId: number): Map<number, { sha256: string; relPath: string }> {
-  const rows = db.prepare(`SELECT r.frame_id, a.sha256, a.rel_path FROM ${FRAMES_WITH_OUTLINE}
+  const rows = db.prepare<unknown[], KeyframeRow>(`SELECT r.frame_id, a.sha256, a.rel_path FROM ${FRAMES_WITH_OUTLINE}
     JOIN render r ON r.frame_id = fr.id JOIN asset a ON a.sha256 = r.asset_sha256
     WHERE c.film_id = ? AND r.is_keyframe = 1 AND r.status = 'done'
       AND r.id = (SELECT max(r2.id) FROM render r2 WHERE r2.frame_id = r.frame_id AND r2.is_keyframe = 1 AND r2.status = 'done')`)
-    .all(filmId) as KeyframeRow[];
+    .all(filmId);
   return new Map(rows.map((r) => [r.frame_id, { sha256: r.sha256, relPath: r.rel_path }]));
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { RenderSettings, type RenderSettingsPatch, type RenderSettingsView } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
+import { mutate } from '../db/mutation';
 import { resolveRenderSize } from './render-size';
 
 /**
@@ -26,8 +27,7 @@ export function getRenderSettings(db: Database.Database, filmId: number): Render
   if (!db.prepare('SELECT 1 FROM film WHERE id = ?').get(filmId)) {
     throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
   }
-  const row = db.prepare('SELECT settings_json FROM render_settings WHERE film_id = ?').get(filmId) as
-    { settings_json: string } | undefined;
+  const row = db.prepare<unknown[], { settings_json: string }>('SELECT settings_json FROM render_settings WHERE film_id = ?').get(filmId);
   const raw = row ? storedFields(row.settings_json) : {};
   const parsed = RenderSettings.safeParse(raw);
   // Settings written by another build that no longer validate fall back to the defaults field by field.
@@ -45,10 +45,13 @@ export function getRenderSettings(db: Database.Database, filmId: number): Render
 export function setRenderSettings(db: Database.Database, filmId: number, patch: RenderSettingsPatch): RenderSettings {
   const given = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   const next = RenderSettings.parse({ ...getRenderSettings(db, filmId), ...given });
-  db.prepare(`INSERT INTO render_settings (film_id, settings_json) VALUES (?, ?)
-    ON CONFLICT (film_id) DO UPDATE SET settings_json = excluded.settings_json,
-      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).run(filmId, JSON.stringify({ format: FORMAT, ...next }));
-  return next;
+  return mutate(db, (m) => {
+    db.prepare(`INSERT INTO render_settings (film_id, settings_json) VALUES (?, ?)
+      ON CONFLICT (film_id) DO UPDATE SET settings_json = excluded.settings_json,
+        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).run(filmId, JSON.stringify({ format: FORMAT, ...next }));
+    m.touch(filmId, { type: 'film', ids: [filmId] });
+    return next;
+  });
 }
 
 /** The model folders films render with, the most recently chosen first (films without one left out). */
