@@ -73,6 +73,8 @@ beforeAll(async () => {
       WHERE c.film_id = ? ORDER BY fr.id`).all(bigFilmId) as { id: number }[]).map((r) => r.id);
     project.db.prepare(`UPDATE frame SET review_state = 'approved' WHERE id IN (${ids.filter((_, i) => i % 5 === 0).join(',')})`).run();
     project.db.prepare(`UPDATE frame SET review_state = 'rejected' WHERE id IN (${ids.filter((_, i) => i % 17 === 2).join(',')})`).run();
+    // The first rejected frame (ordinal 2) carries a reason and a note, which its grid card shows.
+    project.db.prepare("UPDATE frame SET review_reason = 'artifact', review_note = 'hands melt' WHERE id = ?").run(ids[2]);
     project.db.prepare(`UPDATE frame SET stale = 1 WHERE id IN (${ids.filter((_, i) => i % 9 === 4).join(',')})`).run();
     const failed = project.db.prepare("INSERT INTO render (frame_id, variant, status, seed, model, error) VALUES (?, 0, 'failed', 0, 'm', 'boom')");
     for (const id of ids.filter((_, i) => i % 100 === 50)) failed.run(id);
@@ -151,6 +153,7 @@ describe('storyboard grid and filters (serve mode, Chromium)', () => {
     // Virtualised: a screenful of cards in the DOM, not 1,331.
     expect(await page.locator('[data-testid="grid-card"]').count()).toBeLessThan(300);
     await page.screenshot({ path: join(screenshotDir, 'storyboard-grid.png') });
+    expect(await page.getAttribute('[data-testid="grid-card"][data-ordinal="2"] [data-testid="grid-review-why"]', 'title')).toBe('artifact — hands melt');
 
     // 2-D moves: down goes to the same column of the next row of cards, right/left step, up comes back.
     await page.keyboard.press('Home');
