@@ -18,9 +18,9 @@ import { styleMethods } from './methods-style';
  * both transports (Electron IPC and the serve-mode WebSocket) carry exactly these messages, and the
  * main process validates every input against them before a handler runs.
  *
- * Adding a method: add it here (or in methods-<area>.ts spread below), add its handler to the
- * handler map in src/main/api/handlers.ts (areas keep theirs in src/main/<area>/api-handlers.ts), nothing else
- * (the preload bridge and both clients are generic over this map).
+ * Adding a method: add it here (or in methods-<area>.ts spread below), add its handler to its area's map
+ * (src/main/<area>/api-handlers.ts; core methods: src/main/api/core-handlers.ts), which src/main/composition.ts
+ * collects; nothing else (the preload bridge and both clients are generic over this map).
  */
 
 const Empty = z.object({}).strict();
