@@ -145,12 +145,12 @@ export function register(program: Command): void {
     .option('--seed <n>', 'base seed: frame i renders with seed + i (default 20, as the release)', int('--seed', 0))
     .option('--variants <n>', 'images per frame (variant 0 becomes the keyframe)', int('--variants', 1))
     .option('--only-missing', 'skip frames whose keyframe is rendered and not stale')
-    .option('--redis <url>', 'render on the render farm at this Redis URL (default: DREAMFRAME_REDIS, then the app setting; docs/farm.md)')
     .option('--max-memory <GiB>', "memory the size check assumes (default: this machine's RAM)", (v) => {
       const g = Number(v);
       if (!(g > 0)) throw new AppError('invalid_input', `--max-memory must be a number of GiB > 0, got ${v}`);
       return g;
     })
+    .option('--redis <url>', 'render on the render farm at this Redis URL (default: DREAMFRAME_REDIS, then the app setting; docs/farm.md)')
     .option('--json', 'machine-readable output')
     .action(async (opts: Options) => {
       let last = '';
