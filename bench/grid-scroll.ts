@@ -19,7 +19,8 @@ import { launchChromium } from '../test/support/chromium';
 import { createProject } from '../src/main/project/project';
 import { importStoryJsFile } from '../src/main/import/story-js';
 import { startServer } from '../src/main/transports/server';
-import { framesMatching, framesWithFailedRender } from '../src/main/curation/frame-filters';
+import { framesMatching } from '../src/main/curation/frame-filters';
+import { framesWithFailedRender } from '../src/main/curation/repo';
 import { TestWsClient } from '../test/support/ws-client';
 
 const shared = process.env.DREAMFRAME_SHARED ?? resolve(import.meta.dirname, '../../shared');

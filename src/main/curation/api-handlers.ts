@@ -2,7 +2,8 @@ import type { AreaHandlers } from '../api/handler-types';
 import { undoRedoLabels } from '../db/edit-log';
 import { mutate } from '../db/mutation';
 import { getDialogueLine, getFrame } from '../story/film-reader';
-import { framesMatching, framesWithFailedRender, requireFilm } from './frame-filters';
+import { framesMatching } from './frame-filters';
+import { framesWithFailedRender, requireFilm } from './repo';
 import { searchFilm } from './search';
 import { deleteDialogue, deleteFrame, insertDialogue, insertFrame, moveDialogue, moveFrame } from './structure-edits';
 

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { AppError } from '../../shared/errors';
-import { FRAMES_WITH_OUTLINE, LINES_WITH_OUTLINE } from '../story/outline-joins';
+import { frameTexts, lineTexts, outlineQaTexts, type FrameText } from './repo';
 
 /**
  * What the storyboard's filters need from the database beyond the storyboard itself: which frames'
@@ -20,32 +19,14 @@ export function queryWords(query: string): string[] {
   return [...new Set(foldText(query).split(/\s+/u).filter((w) => w !== ''))];
 }
 
-export function requireFilm(db: Database.Database, filmId: number): void {
-  if (!db.prepare('SELECT 1 FROM film WHERE id = ?').get(filmId)) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
-}
-
-/** Frames of the film whose most recent render attempt failed (an older failure a later render replaced does not count). */
-export function framesWithFailedRender(db: Database.Database, filmId: number): number[] {
-  return db.prepare<[number], { id: number }>(`SELECT fr.id FROM ${FRAMES_WITH_OUTLINE}
-    JOIN render r ON r.id = (SELECT max(r2.id) FROM render r2 WHERE r2.frame_id = fr.id)
-    WHERE c.film_id = ? AND r.status = 'failed' ORDER BY fr.id`).all(filmId).map((r) => r.id);
-}
-
-interface FrameText { id: number; subchapterId: number; chapterId: number; position: number; text: string }
-
 /** Frame ids (ascending) whose searchable text holds every word of `query`; every frame for an empty query. */
 export function framesMatching(db: Database.Database, filmId: number, query: string): number[] {
   const words = queryWords(query);
-  const frames = db.prepare<[number], FrameText>(`SELECT fr.id, fr.subchapter_id AS subchapterId, s.chapter_id AS chapterId,
-      fr.position, fr.description || ' ' || fr.scene AS text
-    FROM ${FRAMES_WITH_OUTLINE} WHERE c.film_id = ? ORDER BY fr.subchapter_id, fr.position, fr.id`).all(filmId);
+  const frames = frameTexts(db, filmId);
   if (words.length === 0) return frames.map((f) => f.id).sort((a, b) => a - b);
 
-  const lines = db.prepare<[number], { subchapterId: number; afterFrame: number; text: string }>(`SELECT d.subchapter_id AS subchapterId,
-      d.after_frame AS afterFrame, coalesce(d.speaker, '') || ' ' || d.text AS text
-    FROM ${LINES_WITH_OUTLINE} WHERE c.film_id = ?`).all(filmId);
-  const qa = db.prepare<[number], { chapterId: number | null; subchapterId: number | null; text: string }>(`SELECT chapter_id AS chapterId,
-      subchapter_id AS subchapterId, question || ' ' || answer AS text FROM qa_pair WHERE film_id = ? AND scope != 'film'`).all(filmId);
+  const lines = lineTexts(db, filmId);
+  const qa = outlineQaTexts(db, filmId);
 
   const append = (map: Map<number, string>, key: number, text: string) => map.set(key, `${map.get(key) ?? ''}\n${foldText(text)}`);
   const qaBySub = new Map<number, string>();

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ReviewState } from '../../shared/api/entities';
 import type { SearchHit } from '../../shared/api/methods-curation';
-import { FRAMES_WITH_OUTLINE, LINES_WITH_OUTLINE } from '../story/outline-joins';
+import { frameSearchRows, lineSearchRows, qaSearchRows, type SearchRow } from './repo';
 
 /**
  * Text search across a film for curators: frame descriptions and scenes, dialogue text and
@@ -18,28 +18,14 @@ function snippet(text: string, at: number, length: number): string {
   return `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`;
 }
 
-interface Row { id: number; state: ReviewState; [field: string]: string | number | null }
-
 export function searchFilm(db: Database.Database, filmId: number, query: string, state: ReviewState | undefined, limit: number,
   type?: SearchHit['type']):
   { hits: SearchHit[]; total: number } {
   const q = fold(query.trim());
-  const sources: { type: SearchHit['type']; fields: string[]; rows: Row[] }[] = [
-    {
-      type: 'frame', fields: ['description', 'scene'],
-      rows: db.prepare<unknown[], Row>(`SELECT fr.id, fr.review_state AS state, fr.description, fr.scene FROM ${FRAMES_WITH_OUTLINE}
-        WHERE c.film_id = ? ORDER BY c.position, s.position, fr.position, fr.id`).all(filmId),
-    },
-    {
-      type: 'dialogue', fields: ['text', 'speaker'],
-      rows: db.prepare<unknown[], Row>(`SELECT d.id, d.review_state AS state, d.text, d.speaker FROM ${LINES_WITH_OUTLINE}
-        WHERE c.film_id = ? ORDER BY c.position, s.position, d.after_frame, d.seq, d.id`).all(filmId),
-    },
-    {
-      type: 'qa', fields: ['question', 'answer'],
-      rows: db.prepare<unknown[], Row>(`SELECT id, review_state AS state, question, answer FROM qa_pair WHERE film_id = ?
-        ORDER BY scope, position, id`).all(filmId),
-    },
+  const sources: { type: SearchHit['type']; fields: string[]; rows: SearchRow[] }[] = [
+    { type: 'frame', fields: ['description', 'scene'], rows: frameSearchRows(db, filmId) },
+    { type: 'dialogue', fields: ['text', 'speaker'], rows: lineSearchRows(db, filmId) },
+    { type: 'qa', fields: ['question', 'answer'], rows: qaSearchRows(db, filmId) },
   ];
   const hits: SearchHit[] = [];
   let total = 0;

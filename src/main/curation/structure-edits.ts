@@ -3,6 +3,7 @@ import { AppError } from '../../shared/errors';
 import { readRow, type Change, type Values } from '../db/edit-log';
 import { mutate } from '../db/mutation';
 import { filmIdOf } from '../story/film-reader';
+import { framePlaces, linePlaces, nextRowId, renderIdsOfFrame, type LinePlace } from './repo';
 
 /**
  * Structure edits of the storyboard as undoable edit-log records: insert, delete and reorder frames
@@ -13,24 +14,8 @@ import { filmIdOf } from '../story/film-reader';
  * after `after_frame` frames of its subchapter, lines at one spot ordered by `seq` (kept 0..k-1).
  */
 
-function nextId(db: Database.Database, table: 'frame' | 'dialogue_line'): number {
-  return (db.prepare<unknown[], { n: number }>(`SELECT coalesce(max(id), 0) + 1 AS n FROM ${table}`).get()!).n;
-}
-
 function update(table: Change['table'], id: number, before: Values, after: Values): Change {
   return { table, id, before, after };
-}
-
-function framesOf(db: Database.Database, subchapterId: number): { id: number; position: number }[] {
-  return db.prepare<unknown[], { id: number; position: number }>(
-      'SELECT id, position FROM frame WHERE subchapter_id = ? ORDER BY position, id').all(subchapterId);
-}
-
-interface LineRow { id: number; after_frame: number; seq: number }
-function linesOf(db: Database.Database, subchapterId: number): LineRow[] {
-  return db.prepare<unknown[], LineRow>(
-      'SELECT id, after_frame, seq FROM dialogue_line WHERE subchapter_id = ? ORDER BY after_frame, seq, id')
-    .all(subchapterId);
 }
 
 /** Changes that renumber frame positions to follow `order`. */
@@ -39,7 +24,7 @@ function renumberFrames(order: { id: number; position: number }[]): Change[] {
 }
 
 /** Changes that put lines at a spot in the given order (seq 0..k-1) at after_frame `spot`. */
-function placeLines(lines: LineRow[], spot: number): Change[] {
+function placeLines(lines: LinePlace[], spot: number): Change[] {
   return lines.flatMap((l, i) => (l.after_frame === spot && l.seq === i ? []
     : [update('dialogue_line', l.id, { after_frame: l.after_frame, seq: l.seq }, { after_frame: spot, seq: i })]));
 }
@@ -50,9 +35,9 @@ export interface InsertFrame { subchapterId: number; index: number; description:
 export function insertFrame(db: Database.Database, input: InsertFrame): { filmId: number; frameId: number } {
   return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'subchapter', input.subchapterId);
-    const frames = framesOf(db, input.subchapterId);
+    const frames = framePlaces(db, input.subchapterId);
     const index = Math.max(0, Math.min(input.index, frames.length));
-    const frameId = nextId(db, 'frame');
+    const frameId = nextRowId(db, 'frame');
     const order = [...frames];
     order.splice(index, 0, { id: frameId, position: index });
     const changes: Change[] = [];
@@ -60,7 +45,7 @@ export function insertFrame(db: Database.Database, input: InsertFrame): { filmId
     order.forEach((f, i) => {
       if (f.id !== frameId && f.position !== i) changes.push(update('frame', f.id, { position: f.position }, { position: i }));
     });
-    for (const l of linesOf(db, input.subchapterId)) {
+    for (const l of linePlaces(db, input.subchapterId)) {
       if (l.after_frame > index) changes.push(update('dialogue_line', l.id, { after_frame: l.after_frame }, { after_frame: l.after_frame + 1 }));
     }
     changes.push({
@@ -82,15 +67,14 @@ export function deleteFrame(db: Database.Database, frameId: number): { filmId: n
     const filmId = filmIdOf(db, 'frame', frameId);
     const row = readRow(db, 'frame', frameId);
     const subchapterId = row.subchapter_id as number;
-    const frames = framesOf(db, subchapterId);
+    const frames = framePlaces(db, subchapterId);
     const index = frames.findIndex((f) => f.id === frameId);
     const changes: Change[] = [];
-    const renders = db.prepare<unknown[], { id: number }>('SELECT id FROM render WHERE frame_id = ? ORDER BY id').all(frameId);
-    for (const r of renders) changes.push({ table: 'render', id: r.id, before: readRow(db, 'render', r.id), after: null });
+    for (const id of renderIdsOfFrame(db, frameId)) changes.push({ table: 'render', id, before: readRow(db, 'render', id), after: null });
     changes.push({ table: 'frame', id: frameId, before: row, after: null });
     changes.push(...renumberFrames(frames.filter((f) => f.id !== frameId)));
     // Lines after the deleted frame join the spot before it, behind the lines already there.
-    const lines = linesOf(db, subchapterId);
+    const lines = linePlaces(db, subchapterId);
     const atSpot = lines.filter((l) => l.after_frame === index);
     const moved = lines.filter((l) => l.after_frame === index + 1);
     changes.push(...placeLines([...atSpot, ...moved], index));
@@ -108,7 +92,7 @@ export function moveFrame(db: Database.Database, frameId: number, toIndex: numbe
   return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'frame', frameId);
     const { subchapter_id: subchapterId } = readRow(db, 'frame', frameId);
-    const frames = framesOf(db, subchapterId as number);
+    const frames = framePlaces(db, subchapterId as number);
     const from = frames.findIndex((f) => f.id === frameId);
     const to = Math.max(0, Math.min(toIndex, frames.length - 1));
     const order = [...frames];
@@ -125,14 +109,14 @@ export interface InsertDialogue { subchapterId: number; afterFrame: number; inde
 export function insertDialogue(db: Database.Database, input: InsertDialogue): { filmId: number; id: number } {
   return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'subchapter', input.subchapterId);
-    const frameCount = framesOf(db, input.subchapterId).length;
+    const frameCount = framePlaces(db, input.subchapterId).length;
     if (input.afterFrame > frameCount) {
       throw new AppError('invalid_input', `afterFrame ${input.afterFrame}: subchapter ${input.subchapterId} has ${frameCount} frame(s)`,
         { afterFrame: input.afterFrame, frameCount });
     }
-    const spot = linesOf(db, input.subchapterId).filter((l) => l.after_frame === input.afterFrame);
+    const spot = linePlaces(db, input.subchapterId).filter((l) => l.after_frame === input.afterFrame);
     const index = Math.max(0, Math.min(input.index ?? spot.length, spot.length));
-    const id = nextId(db, 'dialogue_line');
+    const id = nextRowId(db, 'dialogue_line');
     const changes: Change[] = [];
     spot.forEach((l, i) => {
       const seq = i < index ? i : i + 1;
@@ -155,7 +139,7 @@ export function deleteDialogue(db: Database.Database, id: number): { filmId: num
   return mutate(db, (m) => {
     const filmId = filmIdOf(db, 'dialogue', id);
     const row = readRow(db, 'dialogue_line', id);
-    const spot = linesOf(db, row.subchapter_id as number).filter((l) => l.after_frame === row.after_frame && l.id !== id);
+    const spot = linePlaces(db, row.subchapter_id as number).filter((l) => l.after_frame === row.after_frame && l.id !== id);
     m.edit(filmId, 'Delete dialogue line', [
       { table: 'dialogue_line', id, before: row, after: null },
       ...placeLines(spot, row.after_frame as number),
@@ -171,12 +155,12 @@ export function moveDialogue(db: Database.Database, id: number, afterFrame: numb
     const filmId = filmIdOf(db, 'dialogue', id);
     const row = readRow(db, 'dialogue_line', id);
     const subchapterId = row.subchapter_id as number;
-    const frameCount = framesOf(db, subchapterId).length;
+    const frameCount = framePlaces(db, subchapterId).length;
     if (afterFrame > frameCount) {
       throw new AppError('invalid_input', `afterFrame ${afterFrame}: subchapter ${subchapterId} has ${frameCount} frame(s)`,
         { afterFrame, frameCount });
     }
-    const lines = linesOf(db, subchapterId);
+    const lines = linePlaces(db, subchapterId);
     const self = lines.find((l) => l.id === id)!;
     const source = lines.filter((l) => l.after_frame === self.after_frame && l.id !== id);
     const target = lines.filter((l) => l.after_frame === afterFrame && l.id !== id);
