@@ -1,33 +1,22 @@
 import type { StoryJs } from '../../import/story-js';
+import { framePromptOf } from '../../story/frame-prompt';
 import type { ExportFilm } from '../selection';
 import { jsonText, type DataFile, type FormatContext } from '../types';
 
 /**
  * DreamFrame's story_js film (shared/docs/dreamframe-method.md §3): exactly the keys character,
  * img_diag, QA, overview, in that order, so that src/main/import/story-js.ts reads it back.
- * Frame prompts get the "generate an image in <keyword> style: " prefix back and character names
- * become their lookalike descriptors again (the importer's substitution, reversed).
+ * Frame prompts are the app's one frame prompt (story/frame-prompt.ts): the "generate an image in
+ * <keyword> style: " prefix back and character names become their lookalike descriptors again (the
+ * importer's substitution, reversed); a film without a keyword gets "cinematic", as the format needs one.
  */
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function framePrompt(film: ExportFilm, description: string): string {
-  // Longest names first so "Baron Rigby" wins over a character called "Rigby".
-  const named = film.characters.filter((c) => c.lookalike.trim()).sort((a, b) => b.name.length - a.name.length);
-  let text = description;
-  if (named.length > 0) {
-    const re = new RegExp(`(?<![\\p{L}\\p{N}])(${named.map((c) => escapeRegExp(c.name)).join('|')})(?![\\p{L}\\p{N}])`, 'gu');
-    const byName = new Map(named.map((c) => [c.name, c.lookalike.trim()]));
-    text = text.replace(re, (m) => byName.get(m) ?? m);
-  }
-  const keyword = film.styleKeyword.trim() || 'cinematic';
-  return `generate an image in ${keyword} style: ${text}`;
-}
+/** story_js frame entries always carry the "generate an image in <keyword> style: " prefix (see framePrompt's doc). */
+const STORY_JS_FALLBACK_KEYWORD = 'cinematic';
 
 export function toStoryJs(film: ExportFilm): StoryJs {
   const imgDiag: StoryJs['img_diag'] = [];
+  const prompted = { keyword: film.styleKeyword, characters: film.characters };
   for (const ch of film.chapters) {
     for (const sub of ch.subchapters) {
       const lines = [...sub.dialogue];
@@ -35,7 +24,7 @@ export function toStoryJs(film: ExportFilm): StoryJs {
       // Lines before the first frame, then each frame followed by the lines after it.
       while (li < lines.length && lines[li].afterFrame === 0) imgDiag.push(['dialogue', lines[li++].text]);
       sub.frames.forEach((f, fi) => {
-        imgDiag.push(['frame', framePrompt(film, f.description)]);
+        imgDiag.push(['frame', framePromptOf(prompted, f.description, { fallbackKeyword: STORY_JS_FALLBACK_KEYWORD })]);
         while (li < lines.length && lines[li].afterFrame <= fi + 1) imgDiag.push(['dialogue', lines[li++].text]);
       });
       while (li < lines.length) imgDiag.push(['dialogue', lines[li++].text]);
