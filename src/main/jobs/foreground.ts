@@ -49,6 +49,38 @@ export async function interruptJobs(runner: JobRunner, jobIds: readonly number[]
   await runner.stop();
 }
 
+/** A foreground command's Ctrl+C: whether it came, and the signal that ends its wait. */
+export interface ForegroundInterrupt {
+  readonly interrupted: boolean;
+  /** Aborts once the interrupted jobs have stopped (or been cancelled); pass it to waitForJobs. */
+  readonly signal: AbortSignal;
+  /** Stops listening for SIGINT/SIGTERM; call it in the command's `finally`. */
+  dispose(): void;
+}
+
+/**
+ * Listens once for SIGINT/SIGTERM and then interrupts the command's jobs (see interruptJobs). `jobIds` is
+ * read when the signal comes, since a command learns its job ids only after it starts listening.
+ */
+export function interruptOnSignal(runner: JobRunner, jobIds: () => readonly number[]): ForegroundInterrupt {
+  let interrupted = false;
+  const waiting = new AbortController();
+  const stop = () => {
+    interrupted = true;
+    void interruptJobs(runner, jobIds()).finally(() => waiting.abort());
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    get interrupted() { return interrupted; },
+    signal: waiting.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
 /**
  * The one line a command prints when another process holds the lease (so runs its jobs); null when
  * this one does. `resumeHint` says how the command continues a job Ctrl+C cancelled.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
-import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
+import { interruptOnSignal, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { PLOT_JOB, plotJobKind } from '../../plot/plot-job';
@@ -86,14 +86,7 @@ export function register(program: Command): void {
       let jobIds: number[] = [];
       // Ctrl+C: jobs running here stop and stay 'running'; jobs another process runs are cancelled (see
       // interruptJobs). --resume continues both.
-      let interrupted = false;
-      const waiting = new AbortController();
-      const onSignal = () => {
-        interrupted = true;
-        void interruptJobs(runner, jobIds).finally(() => waiting.abort());
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = interruptOnSignal(runner, () => jobIds);
       try {
         events.onAny((event, payload) => {
           if (event !== 'job.progress' || opts.json) return;
@@ -121,8 +114,9 @@ export function register(program: Command): void {
         }
         const notice = waitingNotice(runner, project.dir, jobIds, `continue with  dreamframe plot --project ${opts.project} --resume`);
         if (notice) printNotice(notice);
-        await waitForJobs(project.db, jobIds, { signal: waiting.signal });
+        await waitForJobs(project.db, jobIds, { signal: interrupt.signal });
         if (!opts.json && process.stderr.isTTY) process.stderr.write('\n');
+        const interrupted = interrupt.interrupted;
         const films = plotReports(project.db, jobIds);
         const jobs = jobIds.map((id) => getJob(project.db, id)!);
         printResult(opts, { interrupted, jobs: jobs.map((j) => ({ id: j.id, status: j.status, message: j.message })), films }, () => [
@@ -136,8 +130,7 @@ export function register(program: Command): void {
         if (interrupted) process.exitCode = 130;
         else if (jobs.some((j) => j.status === 'failed')) process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
         await runner.stop();
         project.close();
       }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { FilmQuality } from '../../../shared/api/methods-quality';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
-import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
+import { interruptOnSignal, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { openProject } from '../../project/project';
@@ -53,14 +53,7 @@ export async function qualityFilm(o: FilmOptions, onProgress: (line: string) => 
   const events = new EventBus();
   const runner = new JobRunner(project, events, [qualityJobKind], 250, { label: 'dreamframe quality film' });
   let jobId: number | null = null;
-  let interrupted = false;
-  const waiting = new AbortController();
-  const stop = () => {
-    interrupted = true;
-    void interruptJobs(runner, jobId === null ? [] : [jobId]).finally(() => waiting.abort());
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const interrupt = interruptOnSignal(runner, () => (jobId === null ? [] : [jobId]));
   try {
     const params = QualityJobParams.parse({
       filmId, clip: resolve(o.clip), lpips: o.lpips ? resolve(o.lpips) : null, lpipsSize: o.lpipsSize ?? 64, cacheDir: o.cache ? resolve(o.cache) : undefined, provider: o.provider ?? 'cpu',
@@ -73,12 +66,11 @@ export async function qualityFilm(o: FilmOptions, onProgress: (line: string) => 
     jobId = runner.enqueue(QUALITY_JOB, params, filmId).id;
     const notice = waitingNotice(runner, project.dir, [jobId], 'running this command again continues from the cached scores');
     if (notice) onProgress(notice);
-    await waitForJobs(project.db, [jobId], { signal: waiting.signal });
+    await waitForJobs(project.db, [jobId], { signal: interrupt.signal });
     const job = getJob(project.db, jobId)!;
-    return { quality: job.status === 'done' ? filmQuality(project.db, filmId) : null, jobId, status: job.status, interrupted, error: job.error };
+    return { quality: job.status === 'done' ? filmQuality(project.db, filmId) : null, jobId, status: job.status, interrupted: interrupt.interrupted, error: job.error };
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    interrupt.dispose();
     await runner.stop();
     project.close();
   }

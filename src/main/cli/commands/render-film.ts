@@ -4,7 +4,7 @@ import { SCHEDULERS, type RenderSettings } from '../../../shared/api/methods-ren
 import type { Job } from '../../../shared/api/entities';
 import { AppError } from '../../../shared/errors';
 import { EventBus } from '../../app/event-bus';
-import { interruptJobs, waitForJobs, waitingNotice } from '../../jobs/foreground';
+import { interruptOnSignal, waitForJobs, waitingNotice } from '../../jobs/foreground';
 import { getJob } from '../../jobs/job-store';
 import { JobRunner } from '../../jobs/runner';
 import { farmRoute } from '../../farm/coordinator';
@@ -58,15 +58,8 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
   const runner = new JobRunner(project, events, [renderJobKind(undefined, farmRoute(opts.redis))], 250, { label: 'dreamframe render-film' });
   let jobId: number | null = null;
   // Ctrl+C stops the job after the current step: left 'running' when it runs here, cancelled when another
-  // process runs it (see interruptJobs); either way the same command run again resumes it.
-  let interrupted = false;
-  const waiting = new AbortController();
-  const stop = () => {
-    interrupted = true;
-    void interruptJobs(runner, jobId === null ? [] : [jobId]).finally(() => waiting.abort());
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  // process runs it (see interruptJobs in jobs/foreground.ts); either way the same command run again resumes it.
+  const interrupt = interruptOnSignal(runner, () => (jobId === null ? [] : [jobId]));
   try {
     const filmId = Number(opts.film);
     if (!Number.isInteger(filmId) || filmId < 1) throw new AppError('invalid_input', `--film must be a film id, got ${opts.film}`);
@@ -104,18 +97,17 @@ export async function renderFilm(opts: Options, onProgress: (job: Job) => void =
     const notice = waitingNotice(runner, project.dir, [jobId], 'running this command again resumes it');
     if (notice) onNotice(notice);
     const id = jobId;
-    await waitForJobs(project.db, [id], { signal: waiting.signal, endedHere: (j) => runner.unrecordedFailure(j) !== null });
+    await waitForJobs(project.db, [id], { signal: interrupt.signal, endedHere: (j) => runner.unrecordedFailure(j) !== null });
     // A failure the disk could not take (full) is reported as the job's; its row still says 'running', so
     // the same command resumes it once there is space.
     const unrecorded = runner.unrecordedFailure(id);
     const row = getJob(project.db, id)!;
     const job = unrecorded ? { ...row, status: 'failed' as const, error: unrecorded } : row;
-    return { job, resumed, frames, interrupted };
+    return { job, resumed, frames, interrupted: interrupt.interrupted };
   } catch (err) {
     throw withDatabasePath(err, project.dbFile);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    interrupt.dispose();
     await runner.stop();
     project.close();
   }
