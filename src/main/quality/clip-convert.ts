@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../../shared/errors';
 import { saveModel } from '../onnx/model-io';
 import type { RawConfig } from '../onnx/synthetic/configs';
+import { decodeFloatTensorData, parseSafetensorsHeader, safetensorsHeaderLength, type FloatTensor } from '../style/formats/safetensors';
 import { writeFileAtomic } from '../util/atomic-write';
 import { buildClipTextProjectionModel, buildClipVisionModel } from './clip-graphs';
 import { hashFiles } from './model-cache';
-import { SafetensorsWeights } from './safetensors-weights';
 import { CheckpointStore } from './source-store';
 
 /**
@@ -18,6 +18,7 @@ import { CheckpointStore } from './source-store';
 
 /** Bump when the generated graphs change, so stale conversions are not reused. */
 const CONVERTER_VERSION = 'clip-convert-1';
+const MODEL_INVALID = 'quality.model_invalid';
 
 export interface ConvertedClip {
   hash: string;
@@ -40,6 +41,25 @@ export function readJsonFile(path: string): RawConfig {
   }
 }
 
+/**
+ * The float tensors of a safetensors file by key, decoded on first use. The header is checked by the format's
+ * one parser (offsets tile the data, sizes match shapes); integer buffers such as CLIP's `position_ids` (I64)
+ * pass the check but are refused if asked for: the metric graphs never read them.
+ */
+function safetensorsLookup(path: string): (key: string) => FloatTensor {
+  const bytes = readFileSync(path);
+  const dataStart = 8 + safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, path, MODEL_INVALID);
+  const { entries } = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, path, MODEL_INVALID);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  return (key) => {
+    const e = byName.get(key);
+    if (!e) throw new AppError(MODEL_INVALID, `${path}: tensor "${key}" is missing`, { file: path, key });
+    const data = decodeFloatTensorData(bytes.subarray(dataStart + e.begin, dataStart + e.end), e.dtype);
+    if (!data) throw new AppError(MODEL_INVALID, `${path}: tensor "${key}" has dtype ${e.dtype}, expected a float type`, { file: path, key });
+    return { shape: [...e.shape], data };
+  };
+}
+
 export function convertHfClip(folder: string, cacheDir: string): ConvertedClip {
   const configPath = join(folder, 'config.json');
   const weightsPath = join(folder, 'model.safetensors');
@@ -58,8 +78,7 @@ export function convertHfClip(folder: string, cacheDir: string): ConvertedClip {
   const projection = config.projection_dim;
   if (typeof projection !== 'number' || projection <= 0) throw new AppError('quality.model_invalid', `${configPath}: "projection_dim" = ${JSON.stringify(projection)}: expected a positive integer`, { file: configPath, key: 'projection_dim' });
 
-  const weights = SafetensorsWeights.open(weightsPath);
-  const store = new CheckpointStore((key) => weights.get(key), weightsPath);
+  const store = new CheckpointStore(safetensorsLookup(weightsPath), weightsPath);
   const text = buildClipTextProjectionModel(store, textConfig, projection, `${configPath} text_config`);
   const vision = buildClipVisionModel(store, visionConfig, projection, `${configPath} vision_config`);
 

@@ -10,7 +10,7 @@ import { saveModel } from '../onnx/model-io';
 import { buildLpipsAlexModel } from './lpips-graph';
 import { hashFiles } from './model-cache';
 import { CheckpointStore } from './source-store';
-import type { WeightTensor } from './safetensors-weights';
+import type { FloatTensor } from '../style/formats/safetensors';
 import { readTorchStateDict } from './torch-weights';
 
 /**
@@ -35,8 +35,8 @@ function buildFromTorch(folder: string, cacheDir: string): { file: string; hash:
   const dir = join(cacheDir, 'lpips', hash);
   const file = join(dir, 'lpips.onnx');
   if (pths.length && existsSync(file)) return { file, hash };
-  let trunk: { path: string; tensors: Map<string, WeightTensor> } | undefined;
-  let lins: { path: string; tensors: Map<string, WeightTensor> } | undefined;
+  let trunk: { path: string; tensors: Map<string, FloatTensor> } | undefined;
+  let lins: { path: string; tensors: Map<string, FloatTensor> } | undefined;
   for (const path of pths) {
     const tensors = readTorchStateDict(path);
     if (tensors.has('features.0.weight')) trunk = { path, tensors };

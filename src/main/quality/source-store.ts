@@ -2,7 +2,7 @@ import { AppError } from '../../shared/errors';
 import { emptyTensor } from '../onnx/tensor';
 import { DataType, type TensorProto } from '../onnx/types';
 import type { ParamInit, WeightStore } from '../onnx/synthetic/weights';
-import type { WeightTensor } from './safetensors-weights';
+import type { FloatTensor } from '../style/formats/safetensors';
 
 /**
  * A WeightStore that fills the synthetic builders' parameters from a checkpoint instead of random numbers.
@@ -13,7 +13,7 @@ import type { WeightTensor } from './safetensors-weights';
  */
 export class CheckpointStore implements WeightStore {
   constructor(
-    private readonly lookup: (key: string) => WeightTensor,
+    private readonly lookup: (key: string) => FloatTensor,
     private readonly source: string,
   ) {}
 

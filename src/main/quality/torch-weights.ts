@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { AppError } from '../../shared/errors';
-import { bfloat16ToFloat32, float16ToFloat32, readFloat32LE, readFloat64LEAsFloat32, readUint16LE } from '../style/formats/dtypes';
 import { readTorchZip, looksLikeZip } from '../style/formats/torch-zip';
 import { readRestrictedPickleAt, type PickleValue, type StorageDtype, type TensorRef } from '../style/formats/torch-pickle';
-import type { WeightTensor } from './safetensors-weights';
+import { gatherTensorView, STORAGE_DTYPE_BYTES, storageToFloat32 } from '../style/formats/torch-storage';
+import type { FloatTensor } from '../style/formats/safetensors';
 
 /**
  * A `torch.save` state dict as float32 tensors by key, in either container:
@@ -15,40 +15,12 @@ import type { WeightTensor } from './safetensors-weights';
  */
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
-const BYTES_PER: Record<StorageDtype, number> = { bfloat16: 2, float16: 2, float32: 4, float64: 8 };
 
 function invalid(source: string, message: string): never {
   throw new AppError('quality.model_invalid', `${source}: ${message}`, { file: source });
 }
 
-function toFloat32(raw: Uint8Array, dtype: StorageDtype): Float32Array {
-  if (dtype === 'float32') return readFloat32LE(raw);
-  if (dtype === 'float64') return readFloat64LEAsFloat32(raw);
-  const words = readUint16LE(raw);
-  return dtype === 'bfloat16' ? bfloat16ToFloat32(words) : float16ToFloat32(words);
-}
-
-/** Dense row-major copy of a strided view. */
-function gather(t: TensorRef, data: Float32Array, source: string): WeightTensor {
-  const count = t.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(count);
-  let maxOffset = t.offset;
-  for (let d = 0; d < t.shape.length; d++) maxOffset += (t.shape[d] - 1) * t.stride[d];
-  if (count > 0 && maxOffset >= data.length) invalid(source, `a tensor view reaches element ${maxOffset} of a ${data.length}-element storage`);
-  const idx = new Array<number>(t.shape.length).fill(0);
-  for (let i = 0; i < count; i++) {
-    let off = t.offset;
-    for (let d = 0; d < idx.length; d++) off += idx[d] * t.stride[d];
-    out[i] = data[off];
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d] < t.shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return { shape: [...t.shape], data: out };
-}
-
-function readLegacy(bytes: Uint8Array, source: string): Map<string, WeightTensor> {
+function readLegacy(bytes: Uint8Array, source: string): Map<string, FloatTensor> {
   let pos = 0;
   const next = (): PickleValue => {
     const r = readRestrictedPickleAt(bytes, pos, source);
@@ -83,22 +55,22 @@ function readLegacy(bytes: Uint8Array, source: string): Map<string, WeightTensor
     pos += 8;
     const dtype = dtypeOf.get(key);
     if (!dtype) invalid(source, `storage ${key} is not referenced by any tensor`);
-    const length = count * BYTES_PER[dtype];
+    const length = count * STORAGE_DTYPE_BYTES[dtype];
     if (count < 0 || pos + length > bytes.length) invalid(source, `storage ${key} runs past the end of the file`);
-    storages.set(key, toFloat32(bytes.subarray(pos, pos + length), dtype));
+    storages.set(key, storageToFloat32(bytes.subarray(pos, pos + length), dtype));
     pos += length;
   }
-  const out = new Map<string, WeightTensor>();
+  const out = new Map<string, FloatTensor>();
   for (const [k, r] of refs) {
     const data = storages.get(r.storage.key);
     if (!data) invalid(source, `tensor ${k} refers to a storage that is not in the file`);
-    out.set(k, gather(r, data, source));
+    out.set(k, gatherTensorView(r, data, (m) => invalid(source, m)));
   }
   return out;
 }
 
 /** Every float tensor of a torch.save state dict (zip or legacy format), by key. */
-export function readTorchStateDict(path: string): Map<string, WeightTensor> {
+export function readTorchStateDict(path: string): Map<string, FloatTensor> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -111,7 +83,7 @@ export function readTorchStateDict(path: string): Map<string, WeightTensor> {
 }
 
 /** The tensor `key` with the expected shape, or an error naming file, key and shapes. */
-export function requireTensor(tensors: Map<string, WeightTensor>, key: string, shape: number[] | null, source: string): WeightTensor {
+export function requireTensor(tensors: Map<string, FloatTensor>, key: string, shape: number[] | null, source: string): FloatTensor {
   const t = tensors.get(key);
   if (!t) invalid(source, `tensor "${key}" is missing`);
   if (shape && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {

@@ -30,7 +30,6 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const BYTES_PER: Record<SafetensorsFloatDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** Bytes per element of every dtype the safetensors format defines. */
@@ -137,6 +136,15 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
   return n > 1 && n <= bytes.length - 8 && bytes[8] === 0x7b;
 }
 
+/** A float tensor's little-endian bytes as float32; null for a dtype that is not F32, F16, BF16 or F64. */
+export function decodeFloatTensorData(raw: Uint8Array, dtype: string): Float32Array | null {
+  if (dtype === 'F32') return readFloat32LE(raw);
+  if (dtype === 'F64') return readFloat64LEAsFloat32(raw);
+  if (dtype === 'F16') return float16ToFloat32(readUint16LE(raw));
+  if (dtype === 'BF16') return bfloat16ToFloat32(readUint16LE(raw));
+  return null;
+}
+
 /** Parses a safetensors file held in memory; `source` names it in errors. Rejects overlapping or out-of-range data. */
 export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
   const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, source);
@@ -144,16 +152,8 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Safe
   const { entries, metadata } = parseSafetensorsHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, source);
   const tensors = new Map<string, FloatTensor>();
   for (const entry of entries) {
-    const dtype = entry.dtype as SafetensorsFloatDtype;
-    if (!(dtype in BYTES_PER)) {
-      fail(source, `tensor "${entry.name}" has dtype ${entry.dtype}; only F32, F16, BF16 and F64 embeddings are supported`);
-    }
-    const slice = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    let data: Float32Array;
-    if (dtype === 'F32') data = readFloat32LE(slice);
-    else if (dtype === 'F64') data = readFloat64LEAsFloat32(slice);
-    else if (dtype === 'F16') data = float16ToFloat32(readUint16LE(slice));
-    else data = bfloat16ToFloat32(readUint16LE(slice));
+    const data = decodeFloatTensorData(bytes.subarray(dataStart + entry.begin, dataStart + entry.end), entry.dtype);
+    if (!data) fail(source, `tensor "${entry.name}" has dtype ${entry.dtype}; only F32, F16, BF16 and F64 embeddings are supported`);
     tensors.set(entry.name, { shape: [...entry.shape], data });
   }
   return { tensors, metadata };

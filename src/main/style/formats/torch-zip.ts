@@ -1,8 +1,8 @@
 import { unzipSync } from 'fflate';
 import { AppError } from '../../../shared/errors';
-import { bfloat16ToFloat32, float16ToFloat32, readFloat32LE, readFloat64LEAsFloat32, readUint16LE } from './dtypes';
 import type { FloatTensor } from './safetensors';
-import { PickleTuple, readRestrictedPickle, type PickleValue, type StorageDtype, type TensorRef } from './torch-pickle';
+import { PickleTuple, readRestrictedPickle, type PickleValue, type TensorRef } from './torch-pickle';
+import { gatherTensorView, STORAGE_DTYPE_BYTES, storageToFloat32 } from './torch-storage';
 
 /**
  * Reads a `torch.save` zip (`<archive>/data.pkl` + `<archive>/data/<key>` storages) into a flat map of float32
@@ -15,7 +15,6 @@ export interface TorchFileContents {
   scalars: Map<string, string | number | boolean | null>;
 }
 
-const BYTES_PER: Record<StorageDtype, number> = { bfloat16: 2, float16: 2, float32: 4, float64: 8 };
 /** Embeddings are kilobytes; refuse to inflate anything absurd (zip bombs). */
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
@@ -25,35 +24,6 @@ function invalid(source: string, message: string): never {
 
 export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-}
-
-function storageToFloat32(raw: Uint8Array, dtype: StorageDtype): Float32Array {
-  if (dtype === 'float32') return readFloat32LE(raw);
-  if (dtype === 'float64') return readFloat64LEAsFloat32(raw);
-  const words = readUint16LE(raw);
-  return dtype === 'bfloat16' ? bfloat16ToFloat32(words) : float16ToFloat32(words);
-}
-
-function materialise(t: TensorRef, storages: Map<string, Float32Array>, source: string): FloatTensor {
-  const data = storages.get(t.storage.key) as Float32Array;
-  const count = t.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(count);
-  if (count === 0) return { shape: t.shape, data: out };
-  let maxOffset = t.offset;
-  for (let d = 0; d < t.shape.length; d++) maxOffset += (t.shape[d] - 1) * t.stride[d];
-  if (maxOffset >= data.length) invalid(source, `tensor view reaches element ${maxOffset} of a ${data.length}-element storage`);
-  // Strided gather into a dense row-major array.
-  const idx = new Array<number>(t.shape.length).fill(0);
-  for (let i = 0; i < count; i++) {
-    let off = t.offset;
-    for (let d = 0; d < idx.length; d++) off += idx[d] * t.stride[d];
-    out[i] = data[off];
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d] < t.shape[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return { shape: [...t.shape], data: out };
 }
 
 /** Parses the bytes of a torch zip file; `source` names the file in errors. */
@@ -90,10 +60,10 @@ export function readTorchZip(bytes: Uint8Array, source: string): TorchFileConten
     if (storages.has(key)) return;
     const raw = entries[`${prefix}data/${key}`];
     if (!raw) invalid(source, `storage data/${key} referenced by the pickle is missing from the zip`);
-    if (raw.length < numel * BYTES_PER[dtype]) {
+    if (raw.length < numel * STORAGE_DTYPE_BYTES[dtype]) {
       invalid(source, `storage data/${key} has ${raw.length} bytes, fewer than ${numel} ${dtype} values need`);
     }
-    storages.set(key, storageToFloat32(raw.subarray(0, numel * BYTES_PER[dtype]), dtype));
+    storages.set(key, storageToFloat32(raw.subarray(0, numel * STORAGE_DTYPE_BYTES[dtype]), dtype));
   };
 
   const tensors = new Map<string, FloatTensor>();
@@ -106,7 +76,7 @@ export function readTorchZip(bytes: Uint8Array, source: string): TorchFileConten
       }
     } else if (value !== null && typeof value === 'object' && (value as { kind?: string }).kind === 'tensor') {
       loadStorage(value as TensorRef);
-      tensors.set(path, materialise(value as TensorRef, storages, source));
+      tensors.set(path, gatherTensorView(value as TensorRef, storages.get((value as TensorRef).storage.key) as Float32Array, (m) => invalid(source, m)));
     } else if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
       scalars.set(path, value as string | number | boolean | null);
     } else if (value instanceof PickleTuple || Array.isArray(value)) {
