@@ -152,6 +152,16 @@ function sd2Unet(sampleSize: number): Config {
   };
 }
 
+/** The two SD 2.x releases differ only in size (512² base, 768² v), scheduler and prediction target. */
+function sd2Configs(latentSize: 64 | 96, scheduler: 'PNDMScheduler' | 'DDIMScheduler', prediction: 'epsilon' | 'v_prediction'): FamilyConfigs {
+  return {
+    unet: sd2Unet(latentSize),
+    vae: vae(latentSize * 8, 0.18215),
+    text_encoder: openClipH(),
+    scheduler: { _class_name: scheduler, ...SCALED_LINEAR, prediction_type: prediction, skip_prk_steps: true },
+  };
+}
+
 const EULER_SDXL = {
   _class_name: 'EulerDiscreteScheduler',
   ...SCALED_LINEAR,
@@ -181,19 +191,9 @@ export function builtinConfigs(name: BuiltinConfigName): FamilyConfigs {
         scheduler: { _class_name: 'PNDMScheduler', ...SCALED_LINEAR, skip_prk_steps: true },
       };
     case 'sd2-base':
-      return {
-        unet: sd2Unet(64),
-        vae: vae(512, 0.18215),
-        text_encoder: openClipH(),
-        scheduler: { _class_name: 'PNDMScheduler', ...SCALED_LINEAR, prediction_type: 'epsilon', skip_prk_steps: true },
-      };
+      return sd2Configs(64, 'PNDMScheduler', 'epsilon');
     case 'sd2-v':
-      return {
-        unet: sd2Unet(96),
-        vae: vae(768, 0.18215),
-        text_encoder: openClipH(),
-        scheduler: { _class_name: 'DDIMScheduler', ...SCALED_LINEAR, prediction_type: 'v_prediction', skip_prk_steps: true },
-      };
+      return sd2Configs(96, 'DDIMScheduler', 'v_prediction');
     case 'sdxl':
       return {
         unet: {

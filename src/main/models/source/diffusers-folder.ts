@@ -5,12 +5,12 @@ import { readTorchZip } from '../../style/formats/torch-zip';
 import { builtinConfigs, type BuiltinConfigName } from './builtin-configs';
 import { bundledTokenizers, FAMILY_ENCODERS, readConfigDir, readJsonFile, type Json } from './config-dir';
 import { MODEL_UNSUPPORTED } from './detect';
-import { sourceHash } from './hash';
+import { sourceIdentity } from './hash';
 import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './types';
 import { mapVae } from './map-vae';
 import { choosePrediction } from './prediction';
 import { fileSource, memorySource, plainRef, type TensorSource } from './refs';
-import { SafetensorsFile } from './safetensors-file';
+import { closeAll, SafetensorsFile } from './safetensors-file';
 import { pipelineFlags } from './single-file';
 import { openVaeFile } from './vae-file';
 
@@ -157,15 +157,11 @@ export async function openDiffusersFolder(input: string, opts: OpenOptions): Pro
       modelIndex: pipelineFlags(cfg.modelIndex ?? modelIndexJson) ?? {},
       tokenizerDirs,
       components,
-      sourceFiles,
-      sourceHash: opts.skipHash ? '' : await sourceHash(sourceFiles, opts.vae ? dirname(dir) : dir),
-      totalBytes: sourceFiles.reduce((a, f) => a + statSync(f).size, 0),
-      close: async () => {
-        await Promise.all(opened.map((f) => f.close()));
-      },
+      ...(await sourceIdentity(sourceFiles, opts.vae ? dirname(dir) : dir, opts.skipHash)),
+      close: () => closeAll(opened),
     };
   } catch (err) {
-    await Promise.all(opened.map((f) => f.close()));
+    await closeAll(opened);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { relative } from 'node:path';
+import type { ModelSource } from './types';
 
 /**
  * The identity of an import's source: for one file, the plain sha256 of its bytes (the hash model-sharing sites
@@ -19,4 +20,13 @@ export async function sourceHash(files: string[], root: string): Promise<string>
   const manifest = createHash('sha256');
   for (const f of files) manifest.update(`${await sha256File(f)}  ${relative(root, f).split('\\').join('/')}\n`);
   return manifest.digest('hex');
+}
+
+/** What a ModelSource says of the files it was read from: the files, their identity ('' when `skipHash`) and total size. */
+export async function sourceIdentity(files: string[], root: string, skipHash: boolean | undefined): Promise<Pick<ModelSource, 'sourceFiles' | 'sourceHash' | 'totalBytes'>> {
+  return {
+    sourceFiles: files,
+    sourceHash: skipHash ? '' : await sourceHash(files, root),
+    totalBytes: files.reduce((a, f) => a + statSync(f).size, 0),
+  };
 }

@@ -99,6 +99,11 @@ export class SafetensorsFile {
   }
 }
 
+/** Closes every file given (a ModelSource's `close`, and the clean-up when opening one fails). */
+export async function closeAll(files: readonly SafetensorsFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.close()));
+}
+
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

@@ -1,17 +1,16 @@
-import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { builtinConfigs, builtinPipelineFlags, type BuiltinConfigName, type FamilyConfigs } from './builtin-configs';
 import { bundledTokenizers, FAMILY_ENCODERS, positiveInt, readConfigDir } from './config-dir';
 import { architectureFacts, detectFamily, MODEL_UNSUPPORTED, nonStandardShapes, refuseUnsupported, TEXT_PREFIXES, UNET_PREFIX, type ShapeIndex } from './detect';
-import { sourceHash } from './hash';
+import { sourceIdentity } from './hash';
 import type { ComponentName, ModelFamily, ModelSource, OpenOptions, TensorRef } from './types';
 import { mapHfClip, mapOpenClip } from './map-text';
 import { mapUnet } from './map-unet';
 import { mapVae } from './map-vae';
 import { choosePrediction } from './prediction';
 import { fileSource, type TensorSource } from './refs';
-import { SafetensorsFile } from './safetensors-file';
+import { closeAll, SafetensorsFile } from './safetensors-file';
 import { openVaeFile } from './vae-file';
 
 /** A single-file LDM checkpoint (A1111 / ComfyUI / model-sharing-site layout) opened as diffusers components. */
@@ -155,15 +154,11 @@ export async function openSingleFile(input: string, opts: OpenOptions): Promise<
       modelIndex,
       tokenizerDirs,
       components,
-      sourceFiles,
-      sourceHash: opts.skipHash ? '' : await sourceHash(sourceFiles, dirname(path)),
-      totalBytes: sourceFiles.reduce((a, f) => a + statSync(f).size, 0),
-      close: async () => {
-        await Promise.all(opened.map((f) => f.close()));
-      },
+      ...(await sourceIdentity(sourceFiles, dirname(path), opts.skipHash)),
+      close: () => closeAll(opened),
     };
   } catch (err) {
-    await Promise.all(opened.map((f) => f.close()));
+    await closeAll(opened);
     throw err;
   }
 }
