@@ -45,6 +45,11 @@ export function hasFreshKeyframe(db: Database.Database, frameId: number): boolea
     WHERE r.frame_id = ? AND r.is_keyframe = 1 AND r.status = 'done' AND f.stale = 0 LIMIT 1`).get(frameId) !== undefined;
 }
 
+/** Whether a frame has any finished render (editing its description then makes it stale). */
+export function hasFinishedRender(db: Database.Database, frameId: number): boolean {
+  return db.prepare<[number], { one: number }>("SELECT 1 AS one FROM render WHERE frame_id = ? AND status = 'done' LIMIT 1").get(frameId) !== undefined;
+}
+
 /** What every render row of one frame's attempt shares. */
 export interface RenderRun { model: string; prompt: string; settingsJson: string; jobId: number }
 

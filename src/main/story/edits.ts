@@ -4,6 +4,7 @@ import {
   assertEditable, readValues, reapplyNextEdit, revertLastEdit, touchedEntities, type EditRecord, type Table, type Values,
 } from '../db/edit-log';
 import { mutate } from '../db/mutation';
+import { hasFinishedRender } from '../render/render-repo';
 import { filmIdOf } from './film-reader';
 import { chapterLabel, itemLabel, subchapterLabel } from './item-label';
 
@@ -33,7 +34,7 @@ export function editItem(db: Database.Database, edit: FieldEdit): number {
     const filmId = filmIdOf(db, edit.type, edit.id);
     const after: Values = { ...edit.values };
     if (edit.type === 'frame' && 'description' in after) {
-      const rendered = db.prepare("SELECT 1 FROM render WHERE frame_id = ? AND status = 'done' LIMIT 1").get(edit.id);
+      const rendered = hasFinishedRender(db, edit.id);
       const current = readValues(db, 'frame', edit.id, ['description']);
       if (rendered && current.description !== after.description) after.stale = 1;
     }
