@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { AppError } from '../../shared/errors';
-import { mutate } from '../db/mutation';
 import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
+import { assetFile, insertAsset, storedAsset } from './repo';
 
 /**
  * Content-addressed image files: assets/images/<first 2 hex>/<sha256>.<ext>, one `asset` row each.
@@ -22,21 +22,19 @@ export function imageRelPath(sha256: string, mime: string): string {
 
 export async function storeImage(project: Project, bytes: Buffer, mime = 'image/png'): Promise<StoredImage> {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const existing = project.db.prepare<unknown[], { rel_path: string; width: number | null; height: number | null }>(
-    'SELECT rel_path, width, height FROM asset WHERE sha256 = ?').get(sha256);
+  const existing = storedAsset(project.db, sha256);
   if (existing && existsSync(join(project.assetsDir, existing.rel_path))) {
     return { sha256, relPath: existing.rel_path, width: existing.width, height: existing.height };
   }
   const relPath = existing?.rel_path ?? imageRelPath(sha256, mime);
   const meta = await sharp(bytes).metadata();
   writeFileAtomic(join(project.assetsDir, relPath), bytes);
-  mutate(project.db, (m) => m.db.prepare(`INSERT INTO asset (sha256, rel_path, mime, bytes, width, height) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT (sha256) DO NOTHING`).run(sha256, relPath, mime, bytes.length, meta.width ?? null, meta.height ?? null));
+  insertAsset(project.db, { sha256, relPath, mime, bytes: bytes.length, width: meta.width ?? null, height: meta.height ?? null });
   return { sha256, relPath, width: meta.width ?? null, height: meta.height ?? null };
 }
 
 export function readStoredImage(project: Project, sha256: string): Buffer {
-  const row = project.db.prepare<unknown[], { rel_path: string }>('SELECT rel_path FROM asset WHERE sha256 = ?').get(sha256);
+  const row = assetFile(project.db, sha256);
   if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
   return readFileSync(join(project.assetsDir, row.rel_path));
 }

@@ -5,7 +5,7 @@ import type { Project } from '../project/project';
 import { writeFileAtomic } from '../util/atomic-write';
 import { readAssetFile, readAssetFileIfPresent } from './asset-file';
 import { placeholderCard } from './placeholder-card';
-import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
+import { assetFile, frameMedia } from './repo';
 
 export type MediaVariant = 'thumb' | 'full';
 export interface MediaFile { bytes: Buffer; mime: string }
@@ -32,15 +32,9 @@ async function cached(assetsDir: string, cacheName: string, make: () => Promise<
   return pending;
 }
 
-interface FrameMediaRow {
-  id: number; position: number; description: string; scene: string;
-  sub_position: number; chapter_position: number; asset_sha256: string | null; rel_path: string | null; mime: string | null;
-}
-
 /** "asset/<sha256>": any stored image (style images, training previews), full size or as a thumbnail. */
 async function readAssetMedia(project: Project, variant: MediaVariant, sha256: string): Promise<MediaFile> {
-  const row = project.db.prepare<unknown[], { rel_path: string; mime: string }>(
-      'SELECT rel_path, mime FROM asset WHERE sha256 = ?').get(sha256);
+  const row = assetFile(project.db, sha256);
   if (!row) throw new AppError('not_found', `No asset ${sha256}`, { sha256 });
   const source = readAssetFile(project.assetsDir, row.rel_path);
   if (variant === 'full') return { bytes: source, mime: row.mime };
@@ -59,13 +53,7 @@ export async function readMedia(project: Project, variant: MediaVariant, key: st
   const m = /^frame\/(\d+)$/.exec(key.split('?')[0]);
   if (!m) throw new AppError('not_found', `Unknown media key ${JSON.stringify(key)}`, { key });
   const frameId = Number(m[1]);
-  const row = project.db.prepare<unknown[], FrameMediaRow>(`SELECT fr.id, fr.position, fr.description, fr.scene,
-      s.position AS sub_position, c.position AS chapter_position, r.asset_sha256, a.rel_path, a.mime
-    FROM ${FRAMES_WITH_OUTLINE}
-    LEFT JOIN render r ON r.id = (SELECT id FROM render WHERE frame_id = fr.id AND is_keyframe = 1 AND status = 'done'
-                                  ORDER BY id DESC LIMIT 1)
-    LEFT JOIN asset a ON a.sha256 = r.asset_sha256
-    WHERE fr.id = ?`).get(frameId);
+  const row = frameMedia(project.db, frameId);
   if (!row) throw new AppError('not_found', `No frame with id ${frameId}`, { frameId });
 
   if (row.asset_sha256 && row.rel_path) {
