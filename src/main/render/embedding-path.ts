@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Project } from '../project/project';
+import { allEmbeddingRelPaths } from '../style/style-repo';
 
 /**
  * The render settings' `embedding` value. A file inside the project folder (learned or imported
@@ -27,9 +28,8 @@ function isInsideProject(projectDir: string, file: string): boolean {
 /** The project's own embedding file an old absolute path names, if any (matched on `/assets/<rel_path>`). */
 function ownEmbeddingNamedBy(project: Project, absolute: string): string | null {
   const path = toSlashes(absolute);
-  const rows = project.db.prepare<unknown[], { rel_path: string }>('SELECT rel_path FROM embedding').all();
-  const hit = rows.find((r) => path.endsWith(`/assets/${toSlashes(r.rel_path)}`));
-  return hit ? `assets/${toSlashes(hit.rel_path)}` : null;
+  const hit = allEmbeddingRelPaths(project.db).find((relPath) => path.endsWith(`/assets/${toSlashes(relPath)}`));
+  return hit ? `assets/${toSlashes(hit)}` : null;
 }
 
 /**

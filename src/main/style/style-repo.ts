@@ -106,6 +106,11 @@ export function getEmbedding(db: Database.Database, assetsDir: string, styleId: 
   return row && embeddingFromRow(assetsDir, row);
 }
 
+/** Asset-relative paths of every embedding file of the project (all styles), to recognise a moved project's old paths. */
+export function allEmbeddingRelPaths(db: Database.Database): string[] {
+  return db.prepare<[], { rel_path: string }>('SELECT rel_path FROM embedding').all().map((r) => r.rel_path);
+}
+
 export function countEmbeddings(db: Database.Database, styleId: number): number {
   return db.prepare<unknown[], { n: number }>('SELECT count(*) AS n FROM embedding WHERE style_id = ?').get(styleId)!.n;
 }
