@@ -71,21 +71,21 @@ async function run(ctx: JobContext<QualityJobParams>): Promise<void> {
       if (ctx.signal.aborted) return;
       const batch = missingTexts.slice(i, i + BATCH);
       const embeds = await scorer.textEmbeddings(batch.map(([, t]) => t));
-      db.transaction(() => {
+      mutate(db, () => {
         putEmbeddings(db, clipHash, batch.map(([k], j) => [k, embeds[j]]));
         work.texts += batch.length;
         step(batch.length, `descriptions ${Math.min(i + BATCH, missingTexts.length)}/${missingTexts.length}`);
-      })();
+      });
     }
     for (let i = 0; i < missingImages.length; i += BATCH) {
       if (ctx.signal.aborted) return;
       const batch = missingImages.slice(i, i + BATCH);
       const embeds = await scorer.imageEmbeddings(await Promise.all(batch.map(decode)));
-      db.transaction(() => {
+      mutate(db, () => {
         putEmbeddings(db, clipHash, batch.map((s, j) => [s, embeds[j]]));
         work.images += batch.length;
         step(batch.length, `keyframes ${Math.min(i + BATCH, missingImages.length)}/${missingImages.length}`);
-      })();
+      });
     }
     // LPIPS inputs of the last few images stay around: adjacent pairs share an image.
     const tensors = new Map<string, Float32Array>();
@@ -104,11 +104,11 @@ async function run(ctx: JobContext<QualityJobParams>): Promise<void> {
       const inputs: [Float32Array, Float32Array][] = [];
       for (const [a, b] of batch) inputs.push([await tensorOf(a), await tensorOf(b)]);
       const distances = await scorer.lpipsDistances(inputs);
-      db.transaction(() => {
+      mutate(db, () => {
         putLpips(db, lpipsKey, batch.map(([a, b], j) => ({ a, b, distance: distances[j] })));
         work.pairs += batch.length;
         step(batch.length, `pairs ${Math.min(i + BATCH, missingPairs.length)}/${missingPairs.length}`);
-      })();
+      });
     }
 
     const quality = scoreWith(db, filmId, clipHash, lpipsKey, new Date().toISOString());
