@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ExportManifest } from '../../shared/api/methods-export';
 import { itemLabel } from '../story/item-label';
+import { FRAMES_WITH_OUTLINE, LINES_WITH_OUTLINE } from '../story/outline-joins';
 
 type ReviewSummary = NonNullable<ExportManifest['review']>;
 
@@ -12,11 +13,11 @@ type ReviewSummary = NonNullable<ExportManifest['review']>;
 export function reviewSummary(db: Database.Database, filmIds: readonly number[]): ReviewSummary {
   const rows = db.prepare<{ filmId: number }, { type: 'frame' | 'dialogue' | 'qa'; id: number; reason: string | null; note: string | null }>(`
     SELECT 'frame' AS type, fr.id, fr.review_reason AS reason, fr.review_note AS note, c.position AS p1, s.position AS p2, fr.position AS p3
-      FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+      FROM ${FRAMES_WITH_OUTLINE}
       WHERE c.film_id = @filmId AND fr.review_state = 'rejected'
     UNION ALL
     SELECT 'dialogue', d.id, d.review_reason, d.review_note, c.position, s.position, d.after_frame
-      FROM dialogue_line d JOIN subchapter s ON s.id = d.subchapter_id JOIN chapter c ON c.id = s.chapter_id
+      FROM ${LINES_WITH_OUTLINE}
       WHERE c.film_id = @filmId AND d.review_state = 'rejected'
     UNION ALL
     SELECT 'qa', q.id, q.review_reason, q.review_note, -1, -1, q.position FROM qa_pair q WHERE q.film_id = @filmId AND q.review_state = 'rejected'

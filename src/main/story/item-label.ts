@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { ItemRef } from '../../shared/api/entities';
+import { FRAMES_WITH_OUTLINE, SUBCHAPTERS_WITH_OUTLINE } from './outline-joins';
 
 /**
  * The labels a curator sees for story items — "1.1.1" for the first frame of the first subchapter of the
@@ -11,12 +12,12 @@ const FRAME_LABEL = `SELECT
   (SELECT count(*) FROM chapter c2 WHERE c2.film_id = c.film_id AND c2.position <= c.position) AS ch,
   (SELECT count(*) FROM subchapter s2 WHERE s2.chapter_id = s.chapter_id AND s2.position <= s.position) AS sub,
   (SELECT count(*) FROM frame f2 WHERE f2.subchapter_id = fr.subchapter_id AND f2.position <= fr.position) AS fr
-  FROM frame fr JOIN subchapter s ON s.id = fr.subchapter_id JOIN chapter c ON c.id = s.chapter_id WHERE fr.id = ?`;
+  FROM ${FRAMES_WITH_OUTLINE} WHERE fr.id = ?`;
 
 const SUBCHAPTER_LABEL = `SELECT
   (SELECT count(*) FROM chapter c2 WHERE c2.film_id = c.film_id AND c2.position <= c.position) AS ch,
   (SELECT count(*) FROM subchapter s2 WHERE s2.chapter_id = s.chapter_id AND s2.position <= s.position) AS sub
-  FROM subchapter s JOIN chapter c ON c.id = s.chapter_id WHERE s.id = ?`;
+  FROM ${SUBCHAPTERS_WITH_OUTLINE} WHERE s.id = ?`;
 
 /** "1.1.1" for a frame; `frame <id>` when the frame is gone (a label must never make an edit fail). */
 export function frameLabel(db: Database.Database, frameId: number): string {
