@@ -162,6 +162,14 @@ function sd2Configs(latentSize: 64 | 96, scheduler: 'PNDMScheduler' | 'DDIMSched
   };
 }
 
+/** What the SDXL base and refiner UNets share beyond every UNet's common keys (the size/time conditioning). */
+const SDXL_UNET_COMMON = {
+  ...UNET_COMMON,
+  addition_embed_type: 'text_time',
+  addition_embed_type_num_heads: 64,
+  addition_time_embed_dim: 256,
+};
+
 const EULER_SDXL = {
   _class_name: 'EulerDiscreteScheduler',
   ...SCALED_LINEAR,
@@ -197,10 +205,7 @@ export function builtinConfigs(name: BuiltinConfigName): FamilyConfigs {
     case 'sdxl':
       return {
         unet: {
-          ...UNET_COMMON,
-          addition_embed_type: 'text_time',
-          addition_embed_type_num_heads: 64,
-          addition_time_embed_dim: 256,
+          ...SDXL_UNET_COMMON,
           attention_head_dim: [5, 10, 20],
           block_out_channels: [320, 640, 1280],
           cross_attention_dim: 2048,
@@ -219,10 +224,7 @@ export function builtinConfigs(name: BuiltinConfigName): FamilyConfigs {
     case 'sdxl-refiner':
       return {
         unet: {
-          ...UNET_COMMON,
-          addition_embed_type: 'text_time',
-          addition_embed_type_num_heads: 64,
-          addition_time_embed_dim: 256,
+          ...SDXL_UNET_COMMON,
           attention_head_dim: [6, 12, 24, 24],
           block_out_channels: [384, 768, 1536, 1536],
           cross_attention_dim: 1280,

@@ -12,7 +12,7 @@ import { choosePrediction } from './prediction';
 import { fileSource, memorySource, plainRef, type TensorSource } from './refs';
 import { closeAll, SafetensorsFile } from './safetensors-file';
 import { pipelineFlags } from './single-file';
-import { openVaeFile } from './vae-file';
+import { openVaeOverride } from './vae-file';
 
 /**
  * A diffusers folder: `model_index.json` plus one folder per component with its `config.json` and weights —
@@ -129,13 +129,7 @@ export async function openDiffusersFolder(input: string, opts: OpenOptions): Pro
         components[c] = refs;
       }
     }
-    if (opts.vae) {
-      const vae = await openVaeFile(opts.vae);
-      opened.push(vae.file);
-      components.vae = vae.tensors;
-      sourceFiles.push(vae.file.path);
-      notes.push(`VAE from ${vae.file.path} (${vae.layout} layout)`);
-    }
+    if (opts.vae) components.vae = await openVaeOverride(opts.vae, opened, sourceFiles, notes);
     const defaults = bundledTokenizers(family);
     const tokenizerDirs: ModelSource['tokenizerDirs'] = {};
     for (const t of ['tokenizer', 'tokenizer_2'] as const) {

@@ -11,7 +11,7 @@ import { mapVae } from './map-vae';
 import { choosePrediction } from './prediction';
 import { fileSource, type TensorSource } from './refs';
 import { closeAll, SafetensorsFile } from './safetensors-file';
-import { openVaeFile } from './vae-file';
+import { openVaeOverride } from './vae-file';
 
 /** A single-file LDM checkpoint (A1111 / ComfyUI / model-sharing-site layout) opened as diffusers components. */
 
@@ -131,11 +131,7 @@ export async function openSingleFile(input: string, opts: OpenOptions): Promise<
 
     const sourceFiles = [path];
     if (opts.vae) {
-      const vae = await openVaeFile(opts.vae);
-      opened.push(vae.file);
-      components.vae = vae.tensors;
-      sourceFiles.push(vae.file.path);
-      notes.push(`VAE from ${vae.file.path} (${vae.layout} layout)`);
+      components.vae = await openVaeOverride(opts.vae, opened, sourceFiles, notes);
     } else if (!components.vae) {
       throw new AppError(MODEL_UNSUPPORTED, `${path}: no "${VAE_PREFIX}*" tensors: the VAE is missing; pass --vae with a VAE file`, { file: path });
     }

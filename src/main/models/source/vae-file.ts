@@ -32,3 +32,15 @@ export async function openVaeFile(input: string): Promise<{ file: SafetensorsFil
     throw err;
   }
 }
+
+/**
+ * `--vae` while opening a model: the VAE file's tensors, replacing the model's own. Its file joins `opened` (so it
+ * is closed with the model's) and `sourceFiles` (so it counts in the source hash), and `notes` says where the VAE came from.
+ */
+export async function openVaeOverride(input: string, opened: SafetensorsFile[], sourceFiles: string[], notes: string[]): Promise<Map<string, TensorRef>> {
+  const vae = await openVaeFile(input);
+  opened.push(vae.file);
+  sourceFiles.push(vae.file.path);
+  notes.push(`VAE from ${vae.file.path} (${vae.layout} layout)`);
+  return vae.tensors;
+}
