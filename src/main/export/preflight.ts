@@ -1,5 +1,6 @@
 import type { ExportPreflight, ExportPreflightInput } from '../../shared/api/methods-export';
 import type { Project } from '../project/project';
+import { staleFrameIds } from '../render/render-repo';
 import { nothingExportedReason } from './empty';
 import { selectFilms } from './exporter';
 import { datasetStats } from './stats';
@@ -13,7 +14,7 @@ import { ExportOptions } from './types';
 export function exportPreflight(project: Project, input: ExportPreflightInput): ExportPreflight {
   const films = selectFilms(project, input.filmIds, input.includeDrafts, input.excludeFlagged);
   const stats = datasetStats(films);
-  const stale = new Set(project.db.prepare<[], { id: number }>('SELECT id FROM frame WHERE stale = 1').all().map((r) => r.id));
+  const stale = new Set(staleFrameIds(project.db));
   let staleFrames = 0;
   for (const f of films) for (const c of f.chapters) for (const s of c.subchapters) for (const fr of s.frames) if (stale.has(fr.id)) staleFrames++;
   // Only the fields the emptiness rule reads; the folder is checked when the export starts.

@@ -10,6 +10,7 @@ import { filmKeyword, framePrompt, negativePromptOf, seedFor } from '../render/f
 import { storeImage } from '../media/image-store';
 import { readModelGeometry } from '../diffusion/loader/model-config';
 import { recordFrame, renderCheckpoint, type FarmRoute, type RenderJobParams } from '../render/render-job';
+import { frameDescription } from '../render/render-repo';
 import { readEmbeddingBytes } from '../style/formats/index';
 import { bullConnection, checkRedis, maskRedisUrl } from './connection';
 import {
@@ -111,7 +112,6 @@ export async function runRenderJobOnFarm(ctx: JobContext<RenderJobParams>, url: 
   queue.on('error', () => { /* the calls below fail and are retried on the next poll */ });
   const model = settings.model;
   const negative = negativePromptOf(settings);
-  const frameRow = db.prepare('SELECT description FROM frame WHERE id = ?');
   const pending = new Map<number, PendingFrame>();
   const byTask = new Map<string, PendingFrame>();
   try {
@@ -124,14 +124,14 @@ export async function runRenderJobOnFarm(ctx: JobContext<RenderJobParams>, url: 
       removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS },
     };
     for (const f of todo) {
-      const row = frameRow.get(f.frameId) as { description: string } | undefined;
-      if (!row) {
+      const description = frameDescription(db, f.frameId);
+      if (description === undefined) {
         // Deleted since the job was queued: nothing to render.
         done.add(f.frameId);
         ctx.saveCheckpoint({ ...cp, done: [...done], failed });
         continue;
       }
-      const prompt = framePrompt(db, filmId, row.description);
+      const prompt = framePrompt(db, filmId, description);
       const frame: PendingFrame = { frameId: f.frameId, prompt, taskIds: [], images: new Map() };
       for (let v = 0; v < settings.variants; v++) {
         const seed = ctx.params.seed !== undefined ? (ctx.params.seed + v * 100_003) % 2 ** 32 : seedFor(settings, f.filmIndex, v);

@@ -78,6 +78,11 @@ export function insertFrameRenders(db: Database.Database, frameId: number, image
   });
 }
 
+/** Ids of the project's stale frames (their description changed since their keyframe was rendered). */
+export function staleFrameIds(db: Database.Database): number[] {
+  return db.prepare<[], { id: number }>('SELECT id FROM frame WHERE stale = 1').all().map((r) => r.id);
+}
+
 /** A frame's description (undefined once the frame is deleted). */
 export function frameDescription(db: Database.Database, frameId: number): string | undefined {
   return db.prepare<unknown[], { description: string }>('SELECT description FROM frame WHERE id = ?').get(frameId)?.description;
