@@ -47,11 +47,9 @@ const SQL_ALLOWED: Record<string, string> = {
   'src/main/plot/prompt-context.ts': "reads the outline a plot prompt is built from",
   'src/main/plot/settings.ts': "the plot_setting key-value rows",
   'src/main/plot/templates.ts': "the plot_template rows",
-  // Render and export reads not yet moved to render-repo.ts.
+  // Render reads not yet moved to render-repo.ts.
   'src/main/render/frames.ts': "selects the frames a render scope names",
   'src/main/render/settings.ts': "the render_settings row of a film",
-  'src/main/export/review-summary.ts': "reads the rejected items of exported films",
-  'src/main/export/selection.ts': "reads the keyframes an export takes",
 };
 
 describe('layers', () => {

@@ -4,7 +4,7 @@ import type { QaKind, ReviewState } from '../../shared/api/entities';
 import { getStoryboard, listFilms } from '../story/film-reader';
 import { AppError } from '../../shared/errors';
 import { safeSegment, slugify } from './safe-paths';
-import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
+import { filmKeyframes } from './repo';
 
 /**
  * What an export contains: the films' trees with only the items whose review state is allowed
@@ -84,22 +84,10 @@ function allowed(state: ReviewState, includeDrafts: boolean): boolean {
   return state === 'approved' || (includeDrafts && state === 'draft');
 }
 
-interface KeyframeRow { frame_id: number; sha256: string; rel_path: string }
-
-/** Latest finished keyframe render of every frame of a film (the same choice the media service makes). */
-function keyframes(db: Database.Database, filmId: number): Map<number, { sha256: string; relPath: string }> {
-  const rows = db.prepare<unknown[], KeyframeRow>(`SELECT r.frame_id, a.sha256, a.rel_path FROM ${FRAMES_WITH_OUTLINE}
-    JOIN render r ON r.frame_id = fr.id JOIN asset a ON a.sha256 = r.asset_sha256
-    WHERE c.film_id = ? AND r.is_keyframe = 1 AND r.status = 'done'
-      AND r.id = (SELECT max(r2.id) FROM render r2 WHERE r2.frame_id = r.frame_id AND r2.is_keyframe = 1 AND r2.status = 'done')`)
-    .all(filmId);
-  return new Map(rows.map((r) => [r.frame_id, { sha256: r.sha256, relPath: r.rel_path }]));
-}
-
 /** `leaveOut`: frames to drop unless approved (the quality check's flagged frames with `excludeFlagged`). */
 export function loadExportFilm(db: Database.Database, filmId: number, includeDrafts: boolean, leaveOut: ReadonlySet<number> = new Set()): ExportFilm {
   const board = getStoryboard(db, filmId);
-  const renders = keyframes(db, filmId);
+  const renders = filmKeyframes(db, filmId);
   const excluded = { frames: 0, dialogueLines: 0, qaPairs: 0 };
   let unrenderedFrames = 0;
 
