@@ -39,7 +39,6 @@ const SQL_ALLOWED: Record<string, string> = {
   'src/main/story/film-reader.ts': "the story area's read repository (films, outline, frames, lines, QA)",
   'src/main/story/film-writer.ts': "the story area's write repository (a whole film's rows)",
   'src/main/story/item-label.ts': "reads the storyboard numbering of an item for undo labels",
-  'src/main/story/frame-prompt.ts': "reads a film's keyword and cast for the one frame-prompt function",
   'src/main/story/review-cascade.ts': "reads a subchapter's frames, lines and QA to expand an approval",
   'src/main/story/review-return.ts': "reads which frames are approved before returning them to review",
   // Plot: its statements are cached per connection (stmt.ts) for the plot job's hot loop.

@@ -55,6 +55,13 @@ export function getFilm(db: Database.Database, filmId: number): Film {
   };
 }
 
+/** A film's style keyword alone (the frame prompt reads it per frame; `getFilm` counts too much for that). */
+export function filmStyleKeyword(db: Database.Database, filmId: number): string {
+  const row = db.prepare<[number], { style_keyword: string }>('SELECT style_keyword FROM film WHERE id = ?').get(filmId);
+  if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
+  return row.style_keyword;
+}
+
 export function listCharacters(db: Database.Database, filmId: number): Character[] {
   return db.prepare<unknown[], Character>(`SELECT id, name, lookalike, role, color, position FROM character
     WHERE film_id = ? ORDER BY position`).all(filmId);

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { AppError } from '../../shared/errors';
-import { filmIdOf, getFrame } from './film-reader';
+import { filmIdOf, filmStyleKeyword, getFrame, listCharacters } from './film-reader';
 import { assembleFramePrompt, type NamedCharacter } from './lookalike';
 
 /**
@@ -17,15 +16,13 @@ export interface FramePromptOptions {
   fallbackKeyword?: string;
 }
 
+/** A film's cast as the prompt needs it (name and lookalike, in cast order). */
 export function filmCharacters(db: Database.Database, filmId: number): NamedCharacter[] {
-  return db.prepare<[number], NamedCharacter>('SELECT name, lookalike FROM character WHERE film_id = ? ORDER BY position').all(filmId);
+  return listCharacters(db, filmId).map(({ name, lookalike }) => ({ name, lookalike }));
 }
 
-export function filmKeyword(db: Database.Database, filmId: number): string {
-  const row = db.prepare<[number], { style_keyword: string }>('SELECT style_keyword FROM film WHERE id = ?').get(filmId);
-  if (!row) throw new AppError('not_found', `No film with id ${filmId}`, { filmId });
-  return row.style_keyword;
-}
+/** A film's style keyword (`not_found` for an unknown film). */
+export const filmKeyword = filmStyleKeyword;
 
 /** The prompt of a frame description for a film already in memory (its keyword and cast), as `framePrompt` builds it. */
 export function framePromptOf(film: { keyword: string; characters: readonly NamedCharacter[] }, description: string,
