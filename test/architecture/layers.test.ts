@@ -47,7 +47,6 @@ const SQL_ALLOWED: Record<string, string> = {
   'src/main/plot/settings.ts': "the plot_setting key-value rows",
   'src/main/plot/templates.ts': "the plot_template rows",
   // Render reads not yet moved to render-repo.ts.
-  'src/main/render/frames.ts': "selects the frames a render scope names",
   'src/main/render/settings.ts': "the render_settings row of a film",
 };
 

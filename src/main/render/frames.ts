@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { RenderScope, RenderSettings } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { DEFAULT_NEGATIVE_PROMPT } from './prompt';
-import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
+import { chapterIdsInOrder, filmFrameRows, subchapterIdsInOrder } from './render-repo';
 
 /** Frames to render, in film order, each with its index in the whole film (the seed policy uses it). */
 
@@ -10,11 +10,7 @@ export interface FrameToRender { frameId: number; filmIndex: number; description
 interface OrderedFrame extends FrameToRender { subchapterId: number; chapterId: number }
 
 export function filmFramesInOrder(db: Database.Database, filmId: number): OrderedFrame[] {
-  const rows = db.prepare<unknown[], { frameId: number; description: string; subchapterId: number; chapterId: number }>(
-      `SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
-    FROM ${FRAMES_WITH_OUTLINE}
-    WHERE c.film_id = ? ORDER BY c.position, c.id, s.position, s.id, fr.position, fr.id`).all(filmId);
-  return rows.map((r, i) => ({ frameId: r.frameId, filmIndex: i, description: r.description, subchapterId: r.subchapterId, chapterId: r.chapterId }));
+  return filmFrameRows(db, filmId).map((r, i) => ({ frameId: r.frameId, filmIndex: i, description: r.description, subchapterId: r.subchapterId, chapterId: r.chapterId }));
 }
 
 export function framesInScope(db: Database.Database, filmId: number, scope: RenderScope): FrameToRender[] {
@@ -43,20 +39,19 @@ export function parseScopeSpec(db: Database.Database, filmId: number, spec: stri
   if (!spec || spec === 'film') return { kind: 'film' };
   const ch = /^chapter:(\d+)$/.exec(spec);
   const sub = /^subchapter:(\d+)\.(\d+)$/.exec(spec);
-  const chapters = db.prepare<unknown[], { id: number }>('SELECT id FROM chapter WHERE film_id = ? ORDER BY position, id').all(filmId);
+  const chapters = chapterIdsInOrder(db, filmId);
   const n = Number((ch ?? sub)?.[1]);
   if ((!ch && !sub) || n < 1) {
     throw new AppError('invalid_input', `--scope "${spec}": expected chapter:N or subchapter:N.M (1-based)`, { spec });
   }
   const chapter = chapters[n - 1];
-  if (!chapter) throw new AppError('not_found', `--scope "${spec}": film ${filmId} has ${chapters.length} chapter(s)`, { spec });
-  if (ch) return { kind: 'chapter', chapterId: chapter.id };
-  const subs = db.prepare<unknown[], { id: number }>(
-      'SELECT id FROM subchapter WHERE chapter_id = ? ORDER BY position, id').all(chapter.id);
+  if (chapter === undefined) throw new AppError('not_found', `--scope "${spec}": film ${filmId} has ${chapters.length} chapter(s)`, { spec });
+  if (ch) return { kind: 'chapter', chapterId: chapter };
+  const subs = subchapterIdsInOrder(db, chapter);
   const m = Number(sub![2]);
   const s = subs[m - 1];
-  if (!s || m < 1) throw new AppError('not_found', `--scope "${spec}": chapter ${n} has ${subs.length} subchapter(s)`, { spec });
-  return { kind: 'subchapter', subchapterId: s.id };
+  if (s === undefined || m < 1) throw new AppError('not_found', `--scope "${spec}": chapter ${n} has ${subs.length} subchapter(s)`, { spec });
+  return { kind: 'subchapter', subchapterId: s };
 }
 
 // The frame prompt is the story's (src/main/story/frame-prompt.ts); re-exported for the render job.

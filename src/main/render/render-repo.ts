@@ -3,6 +3,7 @@ import type { RenderInfo } from '../../shared/api/methods-render';
 import { AppError } from '../../shared/errors';
 import { mutate } from '../db/mutation';
 import { filmIdOf } from '../story/film-reader';
+import { FRAMES_WITH_OUTLINE } from '../story/outline-joins';
 import { returnFramesToReview } from '../story/review-return';
 
 /** Rows of the `render` table as the API shows them, and the keyframe choice. */
@@ -86,4 +87,24 @@ export function staleFrameIds(db: Database.Database): number[] {
 /** A frame's description (undefined once the frame is deleted). */
 export function frameDescription(db: Database.Database, frameId: number): string | undefined {
   return db.prepare<unknown[], { description: string }>('SELECT description FROM frame WHERE id = ?').get(frameId)?.description;
+}
+
+/** A film's frame with its outline ids, as a render scope selects frames. */
+export interface OutlineFrameRow { frameId: number; description: string; subchapterId: number; chapterId: number }
+
+/** Every frame of a film in film order (chapter, subchapter, frame positions; ids break ties). */
+export function filmFrameRows(db: Database.Database, filmId: number): OutlineFrameRow[] {
+  return db.prepare<[number], OutlineFrameRow>(`SELECT fr.id AS frameId, fr.description, s.id AS subchapterId, c.id AS chapterId
+    FROM ${FRAMES_WITH_OUTLINE}
+    WHERE c.film_id = ? ORDER BY c.position, c.id, s.position, s.id, fr.position, fr.id`).all(filmId);
+}
+
+/** A film's chapter ids in order (1-based scope specs count them). */
+export function chapterIdsInOrder(db: Database.Database, filmId: number): number[] {
+  return db.prepare<[number], { id: number }>('SELECT id FROM chapter WHERE film_id = ? ORDER BY position, id').all(filmId).map((r) => r.id);
+}
+
+/** A chapter's subchapter ids in order. */
+export function subchapterIdsInOrder(db: Database.Database, chapterId: number): number[] {
+  return db.prepare<[number], { id: number }>('SELECT id FROM subchapter WHERE chapter_id = ? ORDER BY position, id').all(chapterId).map((r) => r.id);
 }
