@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
-import type { EventName } from '../../src/shared/api/contract';
-import { dispatch } from '../../src/main/api/dispatch';
 import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
 import { createAppContext } from '../../src/main/composition';
-import { installApi } from '../../src/renderer/src/api/current';
 import { useFarmStore } from '../../src/renderer/src/stores/farm';
 import { startRedis, type TestRedis } from '../support/redis';
+import { installInProcessApi } from './in-process-api';
 
 /**
  * The jobs view's farm store against the real handlers and a real redis-server this test starts: no farm at
@@ -21,19 +18,6 @@ let dir: string;
 let context: AppContext;
 let redis: TestRedis;
 const saved = { config: process.env.DREAMFRAME_CONFIG_DIR, redis: process.env.DREAMFRAME_REDIS };
-
-function inProcessClient(): ApiClient {
-  return {
-    call: (async (method: string, input: unknown) => {
-      const out = await dispatch(context, method, input);
-      if (!out.ok) throw new ApiCallError(out.error);
-      return out.result;
-    }) as ApiClient['call'],
-    on: ((event: EventName, listener: (payload: unknown) => void) =>
-      context.events.onAny((name, payload) => { if (name === event) listener(payload); })) as ApiClient['on'],
-    assetUrl: (key) => key,
-  };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'df-farm-store-'));
@@ -54,7 +38,7 @@ afterAll(async () => {
 describe('farm store against the real handlers', () => {
   it('shows no farm, then the saved farm\'s queue and workers, then local rendering again', async () => {
     setActivePinia(createPinia());
-    installApi({ client: inProcessClient(), mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
+    installInProcessApi(() => context);
     const farm = useFarmStore();
     const stop = farm.watch();
     await farm.loadSettings();

@@ -4,15 +4,12 @@ import { join } from 'node:path';
 import { createPinia, setActivePinia } from 'pinia';
 import { nextTick } from 'vue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
-import type { EventName } from '../../src/shared/api/contract';
-import { dispatch } from '../../src/main/api/dispatch';
 import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
 import { createAppContext } from '../../src/main/composition';
-import { installApi } from '../../src/renderer/src/api/current';
 import { useFiltersStore } from '../../src/renderer/src/stores/filters';
 import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
 import type { FrameRow } from '../../src/renderer/src/storyboard/rows';
+import { installInProcessApi } from './in-process-api';
 
 /**
  * The filters store on the real handlers and event bus (in process): a filter narrows the storyboard
@@ -23,19 +20,6 @@ import type { FrameRow } from '../../src/renderer/src/storyboard/rows';
 let dir: string;
 let context: AppContext;
 let filmId: number;
-
-function inProcessClient(): ApiClient {
-  return {
-    call: (async (method: string, input: unknown) => {
-      const out = await dispatch(context, method as never, input as never);
-      if (!out.ok) throw new ApiCallError(out.error);
-      return out.result;
-    }) as ApiClient['call'],
-    on: ((event: EventName, listener: (payload: unknown) => void) =>
-      context.events.onAny((name, payload) => { if (name === event) listener(payload); })) as ApiClient['on'],
-    assetUrl: (key) => key,
-  };
-}
 
 const settle = async () => {
   for (let i = 0; i < 20; i++) {
@@ -58,7 +42,7 @@ afterAll(async () => {
 describe('filters store against the real handlers', () => {
   it('narrows the storyboard, follows review edits, and keeps the focus in place when its frame leaves the view', async () => {
     setActivePinia(createPinia());
-    installApi({ client: inProcessClient(), mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
+    installInProcessApi(() => context);
     const storyboard = useStoryboardStore();
     await storyboard.open(filmId);
     const filters = useFiltersStore();

@@ -3,16 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
-import type { EventName } from '../../src/shared/api/contract';
-import { dispatch } from '../../src/main/api/dispatch';
 import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
 import { createAppContext } from '../../src/main/composition';
-import { installApi } from '../../src/renderer/src/api/current';
 import { useQualityStore } from '../../src/renderer/src/stores/quality';
 import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
 import { keyframeFilm } from '../quality/film-fixture';
 import { QUALITY } from '../quality/fixture';
+import { installInProcessApi } from './in-process-api';
 
 /**
  * The quality panel's store against the real handlers, event bus and job runner (in process, no transport):
@@ -24,19 +21,6 @@ let dir: string;
 let context: AppContext;
 let filmId: number;
 let planted: number[];
-
-function inProcessClient(): ApiClient {
-  return {
-    call: (async (method: string, input: unknown) => {
-      const out = await dispatch(context, method, input);
-      if (!out.ok) throw new ApiCallError(out.error);
-      return out.result;
-    }) as ApiClient['call'],
-    on: ((event: EventName, listener: (payload: unknown) => void) =>
-      context.events.onAny((name, payload) => { if (name === event) listener(payload); })) as ApiClient['on'],
-    assetUrl: (key) => key,
-  };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'df-quality-store-'));
@@ -55,7 +39,7 @@ afterAll(async () => {
 describe('quality store against the real handlers', () => {
   it('shows nothing before scoring, scores through a job, reloads, and lists flagged frames worst first', async () => {
     setActivePinia(createPinia());
-    installApi({ client: inProcessClient(), mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
+    installInProcessApi(() => context);
     const storyboard = useStoryboardStore();
     await storyboard.open(filmId);
     const store = useQualityStore();

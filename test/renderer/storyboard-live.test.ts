@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPinia, setActivePinia } from 'pinia';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiCallError, type ApiClient } from '../../src/shared/api/client';
-import type { EventName } from '../../src/shared/api/contract';
 import type { Storyboard } from '../../src/shared/api/entities';
 import { dispatch } from '../../src/main/api/dispatch';
 import { type AppContext, createProjectWithSample } from '../../src/main/app/context';
 import { createAppContext } from '../../src/main/composition';
 import { getStoryboard } from '../../src/main/story/film-reader';
-import { installApi } from '../../src/renderer/src/api/current';
 import { useStoryboardStore } from '../../src/renderer/src/stores/storyboard';
+import { installInProcessApi } from './in-process-api';
 
 /**
  * The storyboard store wired to the real API handlers and event bus (in process, no transport):
@@ -23,20 +21,6 @@ let dir: string;
 let context: AppContext;
 let filmId: number;
 const called: string[] = [];
-
-function inProcessClient(): ApiClient {
-  return {
-    call: (async (method: string, input: unknown) => {
-      called.push(method);
-      const out = await dispatch(context, method, input);
-      if (!out.ok) throw new ApiCallError(out.error);
-      return out.result;
-    }) as ApiClient['call'],
-    on: ((event: EventName, listener: (payload: unknown) => void) =>
-      context.events.onAny((name, payload) => { if (name === event) listener(payload); })) as ApiClient['on'],
-    assetUrl: (key) => key,
-  };
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'df-storyboard-live-'));
@@ -54,8 +38,7 @@ describe('storyboard store against the real handlers', () => {
 
   beforeEach(async () => {
     setActivePinia(createPinia());
-    const client = inProcessClient();
-    installApi({ client, mode: 'serve', onConnectionChange: () => () => {}, connection: () => ({ state: 'open', error: null, resumed: false }) });
+    installInProcessApi(() => context, (m) => called.push(m));
     store = useStoryboardStore();
     await store.open(filmId);
     called.length = 0;
